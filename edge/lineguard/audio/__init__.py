@@ -1,0 +1,1 @@
+"""Audio: the AudioPort seam, WAV I/O, resampling and levels."""

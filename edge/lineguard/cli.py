@@ -1,0 +1,152 @@
+"""``lineguard``: the one command-line entry point."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from lineguard import __version__
+from lineguard.config import Settings, load_settings
+from lineguard.errors import LineGuardError
+
+log = logging.getLogger("lineguard")
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register a subcommand: ``configure`` adds its arguments."""
+    def wrap(func: Command) -> Command:
+        COMMANDS[name] = (func, configure, help_text)
+        return func
+    return wrap
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config", None))
+
+
+# ---- run ----------------------------------------------------------------------
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="settings file (TOML)")
+    p.add_argument("--fast", action="store_true", help="simulated line: do not pace at real time")
+    p.add_argument("--json", action="store_true", help="print events as JSON lines")
+
+
+@command("run", "run the gateway (simulated line unless the config names hardware)", _run_args)
+def cmd_run(args: argparse.Namespace) -> int:
+    from lineguard.daemon import run_daemon
+    return run_daemon(_settings(args), fast=args.fast, as_json=args.json)
+
+
+# ---- replay -------------------------------------------------------------------
+
+def _replay_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("audio", type=Path, help="16-bit PCM WAV: channel 0 line (far end), channel 1 phone")
+    p.add_argument("--config", type=Path, help="settings file (TOML)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per event")
+    p.add_argument("--direction", choices=["incoming", "outgoing"], default="incoming")
+    p.add_argument("--realtime", action="store_true", help="pace at real time")
+    p.add_argument("--record-dir", type=Path, help="record the call (and evidence) here")
+
+
+@command("replay", "run the full gateway over a WAV file on a virtual clock", _replay_args)
+def cmd_replay(args: argparse.Namespace) -> int:
+    from lineguard.events import Direction
+    from lineguard.recording.recorder import CallRecorder
+    from lineguard.replay import build_replay, run_rig
+    from lineguard.sinks import ConsoleSink, JsonLinesSink
+
+    settings = _settings(args)
+    sink = JsonLinesSink() if args.json else ConsoleSink()
+    audio_sinks = [CallRecorder(args.record_dir)] if args.record_dir else []
+    rig = build_replay(args.audio, settings, Direction(args.direction), args.realtime,
+                       sinks=[sink], audio_sinks=audio_sinks)
+    run_rig(rig)
+    return 0
+
+
+# ---- detect -------------------------------------------------------------------
+
+def _detect_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("audio", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--model", type=Path, help="a .tflite model (default: the shipped one)")
+
+
+@command("detect", "spot keywords in a WAV file", _detect_args)
+def cmd_detect(args: argparse.Namespace) -> int:
+    from lineguard.kws.detect_cli import detect_main
+    return detect_main(args.audio, args.json, args.model)
+
+
+# ---- check-config ---------------------------------------------------------------
+
+def _check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", type=Path)
+
+
+@command("check-config", "validate a settings file and list every problem", _check_args)
+def cmd_check_config(args: argparse.Namespace) -> int:
+    load_settings(args.file)
+    print(f"{args.file}: OK")
+    return 0
+
+
+# ---- main ---------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_plugins()
+    parser = argparse.ArgumentParser(prog="lineguard", description="LineGuard call protection")
+    parser.add_argument("--version", action="version", version=f"lineguard {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_func, configure, help_text) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+PLUGIN_MODULES = (
+    "lineguard.cli_line",        # line-decode
+    "lineguard.cli_recording",   # recording / evidence
+    "lineguard.cli_mqtt",        # mqtt tools
+    "lineguard.cli_lists",       # caller lists, clips
+    "lineguard_provision.cli",   # provision, selftest
+)
+
+
+def _load_plugins() -> None:
+    """Subcommands that live with their feature register themselves on import."""
+    import importlib
+    for name in PLUGIN_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise   # the plugin exists but something it imports is missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    func = COMMANDS[args.command][0]
+    try:
+        return func(args)
+    except LineGuardError as exc:
+        print(f"lineguard {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Settings: one TOML file, read once into frozen, validated models.
+
+A bad file is rejected before anything starts, with every problem listed
+as ``file: key: why``. Every key and its default is documented in
+``docs/config.md``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lineguard.errors import ConfigError
+
+DETECTOR_RATE_HZ = 8000
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeviceSettings(_Section):
+    id: str = Field("lineguard-dev", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    site: str = ""
+    country: Literal["KR", "US", "DE"] = "KR"
+    language: Literal["ko", "en"] = "ko"
+
+
+class AudioSettings(_Section):
+    backend: Literal["simulated", "pyaudio"] = "simulated"
+    input_device: str = ""           # substring of the PyAudio device name; "" = default
+    output_device: str = ""
+    sample_rate_hz: int = 48000
+    channels: Literal[1, 2] = 2
+    far_end_channel: int = Field(0, ge=0, le=1)
+    near_end_channel: int = Field(1, ge=0, le=1)
+    block_ms: int = Field(20, ge=5, le=200)
+    prompt_level_dbfs: float = Field(-16.0, le=-3.0, ge=-60.0)
+    output_gain_db: float = Field(0.0, ge=-40.0, le=20.0)
+
+    @field_validator("sample_rate_hz")
+    @classmethod
+    def _multiple_of_detector_rate(cls, value: int) -> int:
+        if value <= 0 or value % DETECTOR_RATE_HZ:
+            raise ValueError(f"must be a positive multiple of {DETECTOR_RATE_HZ} (8000, 16000, 48000 ...)")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_channels(self) -> AudioSettings:
+        if self.channels == 2 and self.far_end_channel == self.near_end_channel:
+            raise ValueError("far_end_channel and near_end_channel must differ with 2 channels")
+        return self
+
+
+class RelaySettings(_Section):
+    backend: Literal["simulated", "gpio"] = "simulated"
+    pin: int = Field(17, ge=0, le=40)              # BCM numbering
+    active_high: bool = True                      # level that energizes the coil
+    release_ms: int | None = Field(None, ge=200, le=10000)  # None: country profile default
+    max_energized_ms: int = Field(8000, ge=500, le=15000)   # hard bound, enforced in code
+    flash_ms: int | None = Field(None, ge=50, le=1500)      # hook flash; None: country profile
+    hangup_action: Literal["release", "flash"] = "release"
+    button_pin: int | None = Field(None, ge=0, le=40)       # manual trigger button (BCM)
+
+
+class LineSettings(_Section):
+    backend: Literal["simulated", "board", "modem"] = "simulated"
+    port: str = ""                 # e.g. /dev/ttyACM0
+    baudrate: int = 115200
+
+
+class DetectorSettings(_Section):
+    model_path: Path | None = None   # None: the shipped model in models/
+    languages: tuple[Literal["ko", "en"], ...] = ("ko", "en")
+    keywords: tuple[str, ...] = ()   # empty: every keyword of the enabled languages
+    default_threshold: float | None = Field(None, gt=0.0, lt=1.0)  # None: the model's own
+    thresholds: dict[str, float] = {}
+    refractory_s: float = Field(1.0, ge=0.0, le=10.0)
+    near_end_margin_db: float = Field(3.0, ge=-20.0, le=40.0)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _in_unit_interval(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if not 0.0 < v < 1.0]
+        if bad:
+            raise ValueError(f"thresholds must be in (0, 1): {', '.join(sorted(bad))}")
+        return value
+
+
+class PolicySettings(_Section):
+    warnings_before_final: int = Field(1, ge=0, le=5)
+    threat_skips_to_final: bool = True
+    severities: dict[str, Literal["abuse", "threat", "ignore"]] = {}
+    announce_at_start: bool = False
+    ignore_after_prompt_s: float = Field(0.5, ge=0.0, le=5.0)
+    long_call_warning_s: float = Field(0.0, ge=0.0)   # 0 disables
+    long_call_grace_s: float = Field(60.0, ge=0.0)
+    extend_s: float = Field(300.0, ge=0.0)
+    manual_dtmf_code: str = Field("*9", pattern=r"^[0-9*#A-D]{1,8}$")
+    extend_dtmf_code: str = Field("*8", pattern=r"^[0-9*#A-D]{1,8}$")
+
+
+class RecordingSettings(_Section):
+    enabled: bool = True
+    dir: Path = Path("var/recordings")
+
+
+class DemoSettings(_Section):
+    audio: Path | None = None   # None: the bundled demo call
+    rings: int = Field(2, ge=0, le=10)
+    realtime: bool = True
+
+
+class Settings(_Section):
+    device: DeviceSettings = DeviceSettings()
+    audio: AudioSettings = AudioSettings()
+    relay: RelaySettings = RelaySettings()
+    line: LineSettings = LineSettings()
+    detector: DetectorSettings = DetectorSettings()
+    policy: PolicySettings = PolicySettings()
+    recording: RecordingSettings = RecordingSettings()
+    demo: DemoSettings = DemoSettings()
+
+
+def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings:
+    """Validate a settings mapping; raise ConfigError listing every problem."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [(_key_path(err["loc"]), err["msg"]) for err in exc.errors()]
+        raise ConfigError(source, problems) from None
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read a TOML file (or defaults when ``path`` is None)."""
+    if path is None:
+        return Settings()
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), [("(file)", exc.strerror or str(exc))]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [("(file)", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [("(syntax)", str(exc))]) from None
+    return parse_settings(data, str(path))
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(root)"

@@ -1,0 +1,72 @@
+"""``lineguard run``: the gateway as a long-running service.
+
+On the simulated line it plays the bundled demo call (ringing, answer,
+abuse, warning, hang-up) and shows it live. On hardware it runs until
+SIGTERM/SIGINT. Either way the relay is released on every exit path.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from lineguard.app import DEMO_CALL, build_hardware, build_simulated, is_simulated
+from lineguard.audio.wavio import read_wav
+from lineguard.clock import PacedClock, RealClock, VirtualClock
+from lineguard.config import Settings
+from lineguard.events import Direction
+from lineguard.gateway import EventSink
+from lineguard.line.virtual import FarEndScript
+from lineguard.recording.recorder import CallRecorder
+from lineguard.sinks import ConsoleSink, JsonLinesSink
+
+log = logging.getLogger(__name__)
+
+DEMO_CALLER = "010-2345-6789"
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the loop checks it every block."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self, signum: int = 0, _frame: FrameType | None = None) -> None:
+        log.info("signal %s: stopping", signum)
+        self._event.set()
+
+    def __call__(self, *_args: object) -> bool:
+        return self._event.is_set()
+
+
+def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) -> int:
+    stop = StopFlag()
+    previous = {sig: signal.signal(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)}
+    sinks: list[EventSink] = [JsonLinesSink() if as_json else ConsoleSink()]
+    audio_sinks = [CallRecorder(settings.recording.dir)] if settings.recording.enabled else []
+    try:
+        if is_simulated(settings):
+            return _run_demo(settings, fast, stop, sinks, audio_sinks)
+        gateway = build_hardware(settings, RealClock(), sinks, audio_sinks)
+        gateway.run(stop)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_demo(settings: Settings, fast: bool, stop: StopFlag, sinks, audio_sinks) -> int:
+    path = settings.demo.audio or DEMO_CALL
+    samples, rate = read_wav(path)
+    script = FarEndScript(
+        far_audio=samples[:, 0], sample_rate_hz=rate,
+        near_audio=samples[:, 1] if samples.shape[1] == 2 else None,
+        direction=Direction.INCOMING, rings=settings.demo.rings, caller_number=DEMO_CALLER,
+    )
+    clock = VirtualClock() if fast or not settings.demo.realtime else PacedClock()
+    rig = build_simulated(settings, script, clock, sinks=sinks, audio_sinks=audio_sinks)
+    limit_s = rig.line.answer_s + len(samples) / rate + 60.0
+    rig.gateway.run(lambda gw: stop() or rig.finished() or clock.now() > limit_s)
+    return 0

@@ -1,0 +1,308 @@
+"""The gateway: line, audio, detector, policy and relay wired together.
+
+One loop, paced by the audio port: each block, poll the line, track the
+call, feed the spotter with the far end's audio at 8 kHz, feed the policy,
+and carry out its actions. Everything that happens becomes an event handed
+to the sinks (terminal, JSON, recorder, MQTT outbox).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from lineguard.audio.port import AudioPort, Playback
+from lineguard.audio.resample import StreamingDecimator
+from lineguard.clock import Clock, rfc3339
+from lineguard.config import DETECTOR_RATE_HZ, Settings
+from lineguard.errors import LineGuardError, SafetyError
+from lineguard.events import (
+    CallEnded, CallStarted, CallTerminated, Event, Fault, KeywordDetected, Side, Status,
+    WarningFinished, WarningStarted, new_id,
+)
+from lineguard.kws.base import Detection, KeywordDetector
+from lineguard.line.base import LineEvent, LineMonitor
+from lineguard.line.calls import (
+    CallEnd, CallStart, CallTracker, DigitInCall, RingingStarted, RingingStopped, TrackOutput,
+)
+from lineguard.nearend import SideAttributor
+from lineguard.policy import (
+    CallBegan, CallOver, Extend, HangUp, Heard, ManualTrigger, Observation, Play, Policy,
+    PromptDone, Tick,
+)
+from lineguard.prompts import PromptLibrary
+from lineguard.relay.base import GuardedRelay
+
+log = logging.getLogger(__name__)
+
+
+class EventSink(Protocol):
+    def handle(self, event: Event) -> None: ...
+
+
+class CallAudioSink(Protocol):
+    def start(self, call_id: str, sample_rate_hz: int, channels: int, time_s: float) -> None: ...
+
+    def write(self, frames: np.ndarray) -> None: ...
+
+    def finish(self, call_id: str, time_s: float) -> list[Event]: ...
+
+
+@dataclass
+class _Call:
+    call_id: str
+    start_s: float
+    digits: str = ""
+    playing: Playback | None = None
+    playing_level: str = ""
+    hangup: _Hangup | None = None
+    severities: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Hangup:
+    reason: HangUp
+    opened_s: float
+    release_at_s: float
+
+
+class Gateway:
+    """Runs the protected-call loop over whatever backends it is given."""
+
+    def __init__(self, settings: Settings, clock: Clock, audio: AudioPort, relay: GuardedRelay,
+                 line: LineMonitor, detector: KeywordDetector, prompts: PromptLibrary,
+                 severities: dict[str, str], release_ms: int,
+                 sinks: Iterable[EventSink] = (), audio_sinks: Iterable[CallAudioSink] = ()) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.audio = audio
+        self.relay = relay
+        self.line = line
+        self.detector = detector
+        self.prompts = prompts
+        self.severities = dict(severities)
+        self.release_ms = release_ms
+        self.sinks = list(sinks)
+        self.audio_sinks = list(audio_sinks)
+        self.policy = Policy(settings.policy)
+        self.state = self.policy.initial()
+        self.tracker = CallTracker()
+        self.call: _Call | None = None
+        a = settings.audio
+        self.block_frames = a.sample_rate_hz * a.block_ms // 1000
+        self.decimator = StreamingDecimator(a.sample_rate_hz, DETECTOR_RATE_HZ, audio.channels)
+        self.sides = SideAttributor(settings.detector.near_end_margin_db, two_channels=audio.channels == 2,
+                                    far_channel=a.far_end_channel, near_channel=a.near_end_channel)
+        self.mute_until_s = 0.0
+        self.pending_manual = False
+
+    # -- public ---------------------------------------------------------------
+
+    def run(self, until: Callable[[Gateway], bool]) -> None:
+        """Process blocks until ``until(self)`` is true. The relay is always released after."""
+        self.audio.open()
+        self.line.open()
+        try:
+            self.emit(Status(time=self.clock.now(), state="online"))
+            while not until(self):
+                self.step()
+        finally:
+            self.shutdown()
+
+    def manual_trigger(self) -> None:
+        """The worker pressed the button (taken on the next block)."""
+        self.pending_manual = True
+
+    def shutdown(self) -> None:
+        try:
+            self.relay.release()
+            self.audio.stop_playback()
+        finally:
+            self.relay.close()
+            self.audio.close()
+            self.line.close()
+
+    @property
+    def idle(self) -> bool:
+        return self.call is None
+
+    # -- one block ------------------------------------------------------------
+
+    def step(self) -> None:
+        now = self.clock.now()
+        for event in self.line.poll(now):
+            self._on_line(event)
+        for out in self.tracker.tick(now):
+            self._on_track(out)
+        block = self.audio.read(self.block_frames)
+        low = self.decimator.process(block)
+        now = self.clock.now()
+        if self.call is not None:
+            self._on_audio(block, low, now)
+        if self.pending_manual:
+            self.pending_manual = False
+            self._observe(ManualTrigger(now))
+        self._check_prompt(now)
+        if self.call is not None:
+            self._observe(Tick(now))
+        self._check_hangup(now)
+
+    # -- line -----------------------------------------------------------------
+
+    def _on_line(self, event: LineEvent) -> None:
+        for out in self.tracker.feed(event):
+            self._on_track(out)
+
+    def _on_track(self, out: TrackOutput) -> None:
+        if isinstance(out, RingingStarted):
+            self.emit(Status(time=out.time_s, state="ringing"))
+        elif isinstance(out, RingingStopped):
+            self.emit(Status(time=out.time_s, state="idle", detail="unanswered"))
+        elif isinstance(out, CallStart):
+            self._start_call(out)
+        elif isinstance(out, CallEnd):
+            self._end_call(out)
+        elif isinstance(out, DigitInCall) and self.call is not None:
+            self._on_digit(out)
+
+    def _start_call(self, start: CallStart) -> None:
+        call = _Call(call_id=new_id(), start_s=start.time_s)
+        self.call = call
+        self.detector.reset()
+        self.sides.reset()
+        self.emit(CallStarted(time=start.time_s, call_id=call.call_id, direction=start.direction,
+                              caller_id=start.caller_id, caller_name=start.caller_name,
+                              dialed_number=start.dialed_number))
+        for sink in self.audio_sinks:
+            sink.start(call.call_id, DETECTOR_RATE_HZ, self.audio.channels, start.time_s)
+        self._observe(CallBegan(start.time_s, start.direction))
+
+    def _end_call(self, end: CallEnd) -> None:
+        call = self.call
+        if call is None:
+            return
+        if self.audio.is_playing():
+            self.audio.stop_playback()
+            self._finish_prompt(end.time_s, interrupted=True)
+        self._observe(CallOver(end.time_s))
+        self.emit(CallEnded(time=end.time_s, call_id=call.call_id,
+                            duration_s=end.time_s - call.start_s, ended_by=end.ended_by))
+        for sink in self.audio_sinks:
+            for event in sink.finish(call.call_id, end.time_s):
+                self.emit(event)
+        self.call = None
+        self.emit(Status(time=end.time_s, state="idle"))
+
+    def _on_digit(self, out: DigitInCall) -> None:
+        assert self.call is not None
+        self.call.digits = (self.call.digits + out.digit)[-8:]
+        p = self.settings.policy
+        if self.call.digits.endswith(p.manual_dtmf_code):
+            self.call.digits = ""
+            self._observe(ManualTrigger(out.time_s))
+        elif self.call.digits.endswith(p.extend_dtmf_code):
+            self.call.digits = ""
+            self._observe(Extend(out.time_s))
+
+    # -- audio ------------------------------------------------------------------
+
+    def _on_audio(self, block: np.ndarray, low: np.ndarray, now: float) -> None:
+        assert self.call is not None
+        for sink in self.audio_sinks:
+            sink.write(low)
+        far = low[:, self.settings.audio.far_end_channel if self.audio.channels == 2 else 0]
+        block_start_s = now - len(block) / self.audio.sample_rate_hz
+        self.sides.add(low, block_start_s)
+        if self.audio.is_playing() or now < self.mute_until_s:
+            far = np.zeros_like(far)       # never let our own prompt reach the spotter
+        for det in self.detector.process(far):
+            self._on_detection(det)
+
+    def _on_detection(self, det: Detection) -> None:
+        assert self.call is not None
+        time_s = self.call.start_s + det.time_s
+        severity = self.severities.get(det.keyword, "abuse")
+        side = self.sides.attribute(time_s)
+        acted = side is not Side.NEAR and severity != "ignore"
+        self.emit(KeywordDetected(time=time_s, call_id=self.call.call_id, keyword=det.keyword,
+                                  score=round(det.score, 4), side=side, severity=severity, acted_on=acted))
+        if acted:
+            self._observe(Heard(time_s, det.keyword, severity, side))
+
+    # -- policy and actions --------------------------------------------------------
+
+    def _observe(self, obs: Observation) -> None:
+        step = self.policy.step(self.state, obs)
+        self.state = step.state
+        for action in step.actions:
+            if isinstance(action, Play):
+                self._play(action, obs.time_s)
+            elif isinstance(action, HangUp):
+                self._start_hangup(action, obs.time_s)
+
+    def _play(self, action: Play, time_s: float) -> None:
+        assert self.call is not None
+        try:
+            samples = self.prompts.get(action.prompt_id)
+        except LineGuardError as exc:
+            self.emit(Fault(time=time_s, call_id=self.call.call_id, component="prompts", message=str(exc)))
+            samples = np.zeros(self.audio.sample_rate_hz // 2, np.float32)   # keep the sequence going
+        playback = self.audio.play(action.prompt_id, samples)
+        self.call.playing = playback
+        self.call.playing_level = action.level
+        self.emit(WarningStarted(time=playback.start_s, call_id=self.call.call_id, level=action.level,
+                                 prompt_id=action.prompt_id, language=self.prompts.language))
+
+    def _check_prompt(self, now: float) -> None:
+        if self.call is not None and self.call.playing is not None and not self.audio.is_playing():
+            self._finish_prompt(now, interrupted=False)
+
+    def _finish_prompt(self, now: float, interrupted: bool) -> None:
+        call = self.call
+        if call is None or call.playing is None:
+            return
+        playback, call.playing = call.playing, None
+        end_s = now if interrupted else min(now, playback.end_s)
+        self.mute_until_s = end_s + self.settings.policy.ignore_after_prompt_s
+        self.emit(WarningFinished(time=end_s, call_id=call.call_id, level=call.playing_level,
+                                  prompt_id=playback.prompt_id, duration_s=end_s - playback.start_s,
+                                  interrupted=interrupted))
+        if not interrupted:
+            self._observe(PromptDone(end_s, playback.prompt_id))
+
+    def _start_hangup(self, action: HangUp, time_s: float) -> None:
+        assert self.call is not None
+        now = self.clock.now()
+        self.tracker.gateway_opening()
+        self.relay.energize(now)
+        self.call.hangup = _Hangup(action, now, now + self.release_ms / 1000.0)
+
+    def _check_hangup(self, now: float) -> None:
+        try:
+            self.relay.check(now)
+        except SafetyError as exc:
+            self.emit(Fault(time=now, component="relay", message=str(exc), recovered=True))
+        call = self.call
+        if call is None or call.hangup is None or now < call.hangup.release_at_s:
+            return
+        hangup, call.hangup = call.hangup, None
+        self.relay.release()
+        self.emit(CallTerminated(time=now, call_id=call.call_id, reason=hangup.reason.reason,
+                                 keyword=hangup.reason.keyword))
+        for out in self.tracker.gateway_released(now):
+            self._on_track(out)
+
+    # -- events -----------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        if event.ts is None:
+            event = event.replace(ts=rfc3339(self.clock.utc()))
+        for sink in self.sinks:
+            try:
+                sink.handle(event)
+            except Exception:   # a broken sink must never stop call protection
+                log.exception("event sink %r failed on %s", sink, event.TYPE)

@@ -1,0 +1,1 @@
+"""Keyword spotting: features, the streaming TFLite spotter, and its factory."""

@@ -1,0 +1,1 @@
+"""The line: what the line-sense hardware tells us, and call tracking."""

@@ -1,0 +1,1 @@
+"""Call recording and evidence."""

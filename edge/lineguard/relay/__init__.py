@@ -1,0 +1,1 @@
+"""The relay in the loop: normally closed, energized = loop open = hang up."""

@@ -1,0 +1,55 @@
+"""Generate the bundled prompts with espeak-ng, reproducibly (16 kHz mono WAV).
+
+Run with `make prompts`. A site can replace any prompt with its own
+recording (see docs/prompts.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "lineguard" / "assets" / "prompts"
+RATE_HZ = 16000
+
+TEXTS = {
+    "ko": {
+        "notice": "이 통화는 녹음될 수 있습니다. 폭언과 욕설은 허용되지 않습니다.",
+        "warning": "폭언이 계속되면 이 통화는 종료될 수 있습니다.",
+        "final": "폭언으로 인해 이 통화를 종료합니다.",
+        "long_call": "통화 시간이 길어지고 있습니다. 잠시 후 통화가 종료됩니다.",
+        "long_call_final": "최대 통화 시간이 지나 통화를 종료합니다.",
+    },
+    "en": {
+        "notice": "This call may be recorded. Abusive language is not tolerated.",
+        "warning": "Verbal abuse may end this call.",
+        "final": "This call is being ended due to verbal abuse.",
+        "long_call": "This call has reached its time limit and will end soon.",
+        "long_call_final": "The time limit has been reached. This call is now ending.",
+    },
+}
+VOICES = {"ko": "ko+f3", "en": "en-us+f3"}
+
+
+def synthesize(text: str, voice: str, out: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-p", "50", "-w", str(raw), text], check=True)
+        subprocess.run(["sox", str(raw), "-r", str(RATE_HZ), "-c", "1", "-b", "16", str(out),
+                        "highpass", "300", "lowpass", "3400", "norm", "-3", "pad", "0.1", "0.2"], check=True)
+
+
+def main() -> int:
+    for language, prompts in TEXTS.items():
+        folder = OUT / language
+        folder.mkdir(parents=True, exist_ok=True)
+        for prompt_id, text in prompts.items():
+            synthesize(text, VOICES[language], folder / f"{prompt_id}.wav")
+            print(f"{language}/{prompt_id}.wav  {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install the Debian packages LineGuard's tools and tests need, if missing.
+set -euo pipefail
+need=()
+for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festival; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+echo "installing Debian packages: ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
