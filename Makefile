@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 EXTRAS  ?= dev,train
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench model data prompts demo-audio clean
+.PHONY: help venv run test bench model data prompts demo-audio clean bench-kws
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,18 @@ prompts: $(STAMP)  ## regenerate the bundled warning prompts (espeak-ng)
 
 demo-audio: $(STAMP)  ## regenerate the bundled demo call
 	$(BIN)/python edge/scripts/make_demo_call.py
+
+KWS_PY := PYTHONPATH=edge:models $(BIN)/python
+
+data: $(STAMP)  ## synthesize the keyword-spotter train/val/test audio (models/build, ~20 min)
+	$(KWS_PY) -m kwstrain.pipeline data
+
+model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
+	$(KWS_PY) -m kwstrain.pipeline train
+	$(KWS_PY) -m kwstrain.evaluate --write-threshold
+
+bench-kws: $(STAMP)  ## keyword spotter: real-time factor, RSS, latency, vs PocketSphinx
+	$(KWS_PY) -m kwstrain.bench
 
 clean:  ## remove the venv and generated data
 	rm -rf $(VENV) .pytest_cache

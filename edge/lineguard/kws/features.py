@@ -1,0 +1,182 @@
+"""Log-mel features for 8 kHz telephone audio.
+
+This module is the ONE feature implementation: the training pipeline in
+``models/`` and the streaming runtime both call it, so what the model learned
+on is bit-for-bit what it sees on the device.
+
+Frames are 25 ms (200 samples) every 10 ms (80 samples); frame ``k`` covers
+samples ``[k * hop, k * hop + window)`` of the stream. The streaming extractor
+computes frames in fixed blocks of ``block_frames`` aligned on absolute frame
+index, so the floating-point work (and so the result) is the same whatever
+chunk sizes the audio arrives in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+SAMPLE_RATE_HZ = 8000
+WINDOW_SAMPLES = 200  # 25 ms
+HOP_SAMPLES = 80  # 10 ms
+FFT_SIZE = 256
+MEL_BINS = 40
+MEL_LOW_HZ = 100.0
+MEL_HIGH_HZ = 3800.0
+LOG_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Parameters of the log-mel front end (stored in the model metadata)."""
+
+    sample_rate_hz: int = SAMPLE_RATE_HZ
+    window_samples: int = WINDOW_SAMPLES
+    hop_samples: int = HOP_SAMPLES
+    fft_size: int = FFT_SIZE
+    mel_bins: int = MEL_BINS
+    mel_low_hz: float = MEL_LOW_HZ
+    mel_high_hz: float = MEL_HIGH_HZ
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "sample_rate_hz": self.sample_rate_hz,
+            "window_samples": self.window_samples,
+            "hop_samples": self.hop_samples,
+            "fft_size": self.fft_size,
+            "mel_bins": self.mel_bins,
+            "mel_low_hz": self.mel_low_hz,
+            "mel_high_hz": self.mel_high_hz,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, float | int]) -> "FeatureConfig":
+        return cls(
+            sample_rate_hz=int(data["sample_rate_hz"]),
+            window_samples=int(data["window_samples"]),
+            hop_samples=int(data["hop_samples"]),
+            fft_size=int(data["fft_size"]),
+            mel_bins=int(data["mel_bins"]),
+            mel_low_hz=float(data["mel_low_hz"]),
+            mel_high_hz=float(data["mel_high_hz"]),
+        )
+
+
+def _hz_to_mel(freq_hz: np.ndarray | float) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + np.asarray(freq_hz, dtype=np.float64) / 700.0)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Triangular HTK-style mel filters, shape ``(fft_size // 2 + 1, mel_bins)``."""
+    n_bins = config.fft_size // 2 + 1
+    bin_hz = np.arange(n_bins) * config.sample_rate_hz / config.fft_size
+    edges_mel = np.linspace(
+        _hz_to_mel(config.mel_low_hz), _hz_to_mel(config.mel_high_hz), config.mel_bins + 2
+    )
+    edges_hz = _mel_to_hz(edges_mel)
+    bank = np.zeros((n_bins, config.mel_bins), dtype=np.float64)
+    for m in range(config.mel_bins):
+        low, centre, high = edges_hz[m], edges_hz[m + 1], edges_hz[m + 2]
+        rising = (bin_hz - low) / (centre - low)
+        falling = (high - bin_hz) / (high - centre)
+        bank[:, m] = np.clip(np.minimum(rising, falling), 0.0, None)
+    bank.setflags(write=False)
+    return bank
+
+
+@lru_cache(maxsize=8)
+def _window(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    n = config.window_samples
+    win = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)  # periodic Hann
+    win.setflags(write=False)
+    return win
+
+
+def frame_count(n_samples: int, config: FeatureConfig = FeatureConfig()) -> int:
+    """Number of complete frames in ``n_samples`` samples."""
+    if n_samples < config.window_samples:
+        return 0
+    return 1 + (n_samples - config.window_samples) // config.hop_samples
+
+
+def frames_to_log_mel(frames: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Log-mel of already-cut frames, shape ``(n, window_samples)`` -> ``(n, mel_bins)``."""
+    windowed = frames.astype(np.float64) * _window(config)
+    spectrum = np.fft.rfft(windowed, n=config.fft_size, axis=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    mel = power @ mel_filterbank(config)
+    return np.log(mel + LOG_FLOOR).astype(np.float32)
+
+
+def _cut_frames(samples: np.ndarray, n_frames: int, config: FeatureConfig) -> np.ndarray:
+    starts = np.arange(n_frames) * config.hop_samples
+    index = starts[:, None] + np.arange(config.window_samples)[None, :]
+    return samples[index]
+
+
+def log_mel(
+    samples: np.ndarray, config: FeatureConfig = FeatureConfig(), block_frames: int = 1
+) -> np.ndarray:
+    """Log-mel features of a whole clip, shape ``(n_frames, mel_bins)``, float32.
+
+    ``block_frames`` > 1 computes in aligned blocks of that many frames exactly
+    as :class:`StreamingLogMel` does (frames of an incomplete last block are
+    dropped), which makes offline and streaming features identical.
+    """
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    n_frames = frame_count(x.size, config)
+    if block_frames > 1:
+        n_frames -= n_frames % block_frames
+    if n_frames == 0:
+        return np.zeros((0, config.mel_bins), dtype=np.float32)
+    frames = _cut_frames(x, n_frames, config)
+    if block_frames <= 1:
+        return frames_to_log_mel(frames, config)
+    blocks = [
+        frames_to_log_mel(frames[i : i + block_frames], config)
+        for i in range(0, n_frames, block_frames)
+    ]
+    return np.concatenate(blocks, axis=0)
+
+
+class StreamingLogMel:
+    """Incremental log-mel: feed any chunks, get frames in aligned blocks.
+
+    Holds at most one block plus one window of samples (a bounded buffer).
+    """
+
+    def __init__(self, config: FeatureConfig = FeatureConfig(), block_frames: int = 4) -> None:
+        if block_frames < 1:
+            raise ValueError(f"block_frames must be >= 1, got {block_frames}")
+        self.config = config
+        self.block_frames = block_frames
+        self._block_samples = (block_frames - 1) * config.hop_samples + config.window_samples
+        self._advance_samples = block_frames * config.hop_samples
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self.frames_emitted = 0
+
+    def reset(self) -> None:
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self.frames_emitted = 0
+
+    def process(self, samples: np.ndarray) -> list[np.ndarray]:
+        """Add samples; return the newly completed blocks, each ``(block_frames, mel_bins)``."""
+        chunk = np.asarray(samples, dtype=np.float32).reshape(-1)
+        buffer = np.concatenate([self._buffer, chunk]) if self._buffer.size else chunk
+        blocks: list[np.ndarray] = []
+        start = 0
+        while buffer.size - start >= self._block_samples:
+            segment = buffer[start : start + self._block_samples]
+            frames = _cut_frames(segment, self.block_frames, self.config)
+            blocks.append(frames_to_log_mel(frames, self.config))
+            start += self._advance_samples
+            self.frames_emitted += self.block_frames
+        self._buffer = buffer[start:].copy()
+        return blocks

@@ -1,0 +1,145 @@
+"""Streaming TFLite keyword spotter (implements ``KeywordDetector``).
+
+Audio -> :class:`StreamingLogMel` (blocks of ``hop_frames`` frames) -> a ring
+of the last ``window_frames`` frames -> int8 model once per block -> scores
+-> :class:`ScoreSmoother` (smoothing, thresholds, refractory) -> detections.
+
+Every step works on fixed, aligned blocks, so the detections are the same
+whatever the chunk sizes given to :meth:`TFLiteSpotter.process`. Before the
+first second of audio has arrived the window is filled with the features of
+quiet noise, so a keyword right at the start of a stream is still heard.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lineguard.errors import ModelError
+from lineguard.kws.base import Detection
+from lineguard.kws.features import FeatureConfig, StreamingLogMel, log_mel
+from lineguard.kws.scoring import ScoreSmoother, ScoringRule
+
+LOG = logging.getLogger(__name__)
+PRIMING_NOISE_DBFS = -60.0
+PRIMING_SEED = 1234
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What the runtime needs to know about a model (the ``.json`` beside it)."""
+
+    labels: tuple[str, ...]
+    features: FeatureConfig
+    window_frames: int
+    hop_frames: int
+    smooth_windows: int
+    default_threshold: float
+    thresholds: dict[str, float]
+
+    @classmethod
+    def load(cls, path: Path) -> "ModelMetadata":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(
+                labels=tuple(data["labels"]),
+                features=FeatureConfig.from_dict(data["features"]),
+                window_frames=int(data["window_frames"]),
+                hop_frames=int(data["hop_frames"]),
+                smooth_windows=int(data["smooth_windows"]),
+                default_threshold=float(data["default_threshold"]),
+                thresholds={str(k): float(v) for k, v in data.get("thresholds", {}).items()},
+            )
+        except FileNotFoundError:
+            raise ModelError(f"{path}: model metadata file not found") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{path}: invalid model metadata ({exc!r})") from None
+
+
+def _priming_frames(meta: ModelMetadata) -> np.ndarray:
+    cfg = meta.features
+    n = (meta.window_frames - 1) * cfg.hop_samples + cfg.window_samples
+    noise = np.random.default_rng(PRIMING_SEED).standard_normal(n) * 10 ** (PRIMING_NOISE_DBFS / 20)
+    return log_mel(noise.astype(np.float32), cfg)[: meta.window_frames]
+
+
+class TFLiteSpotter:
+    """Keyword spotter over an int8 TFLite model; see the module docstring."""
+
+    def __init__(self, interpreter: Any, meta: ModelMetadata, rule: ScoringRule) -> None:
+        if rule.labels != meta.labels:
+            raise ModelError("scoring rule labels do not match the model labels")
+        self.meta = meta
+        self.sample_rate_hz = meta.features.sample_rate_hz
+        self._interp = interpreter
+        inp = interpreter.get_input_details()[0]
+        out = interpreter.get_output_details()[0]
+        expected = (1, meta.window_frames, meta.features.mel_bins)
+        if tuple(inp["shape"]) != expected or out["shape"][-1] != len(meta.labels):
+            raise ModelError(f"model tensors {inp['shape']} -> {out['shape']} do not match metadata {expected}")
+        self._in_index, self._out_index = inp["index"], out["index"]
+        self._in_scale, self._in_zero = inp["quantization"]
+        self._out_scale, self._out_zero = out["quantization"]
+        self._in_dtype = inp["dtype"]
+        self._features = StreamingLogMel(meta.features, block_frames=meta.hop_frames)
+        self._priming = _priming_frames(meta)
+        self._smoother = ScoreSmoother(rule)
+        self.reset()
+
+    @property
+    def rule(self) -> ScoringRule:
+        return self._smoother.rule
+
+    def reset(self) -> None:
+        self._features.reset()
+        self._smoother.reset()
+        self._window = self._priming.copy()
+
+    def _quantize(self, window: np.ndarray) -> np.ndarray:
+        if self._in_dtype == np.float32:
+            return window[None].astype(np.float32)
+        q = np.round(window / self._in_scale + self._in_zero)
+        return np.clip(q, -128, 127).astype(self._in_dtype)[None]
+
+    def window_scores(self, window: np.ndarray) -> np.ndarray:
+        """Model scores (0..1 per label) for one ``(window_frames, mel_bins)`` window."""
+        self._interp.set_tensor(self._in_index, self._quantize(window))
+        self._interp.invoke()
+        raw = self._interp.get_tensor(self._out_index)[0]
+        if self._out_scale:
+            return (raw.astype(np.float64) - self._out_zero) * self._out_scale
+        return raw.astype(np.float64)
+
+    def _blocks(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """Advance features and window; ``(end time of window in s, window)`` per block."""
+        cfg = self.meta.features
+        first_frame = self._features.frames_emitted
+        out = []
+        for i, block in enumerate(self._features.process(samples)):
+            self._window = np.concatenate([self._window[block.shape[0]:], block], axis=0)
+            last_frame = first_frame + (i + 1) * block.shape[0] - 1
+            end_s = (last_frame * cfg.hop_samples + cfg.window_samples) / cfg.sample_rate_hz
+            out.append((end_s, self._window))
+        return out
+
+    def process_scores(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """Raw (unsmoothed) scores per evaluated window: ``[(time_s, scores)]``.
+
+        Advances the stream like :meth:`process` without detecting; evaluation
+        records score tracks with it and sweeps thresholds afterwards.
+        """
+        return [(end_s, self.window_scores(window)) for end_s, window in self._blocks(samples)]
+
+    def process(self, samples: np.ndarray) -> list[Detection]:
+        detections = []
+        for end_s, window in self._blocks(samples):
+            hit = self._smoother.update(self.window_scores(window), end_s)
+            if hit is not None:
+                LOG.info("keyword %s score %.2f at %.2f s", hit.keyword, hit.score, hit.time_s)
+                detections.append(hit)
+        return detections

@@ -1,0 +1,150 @@
+"""Texts to synthesize: everyday Korean and English sentences (negatives).
+
+Korean comes from the open-korean-text jar inside the konlpy wheel (example
+tweets and chunks, read with zipfile, no Java) and konlpy's kobill/kolaw
+corpora, filtered against its profanity list and our keywords; English from
+phone-conversation templates below. Each text is assigned to the train, val
+or test split by a stable hash, so no sentence is shared across splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import random
+import re
+import zipfile
+from pathlib import Path
+
+OKT_PREFIX = "org/openkoreantext/processor/util/"
+KO_BLOCKLIST_STEMS = ("씨발", "시발", "씨바", "병신", "븅신", "좆", "졷", "지랄", "새끼", "미친", "닥쳐", "꺼져", "죽여", "주겨", "또라이", "ㅅㅂ", "ㅂㅅ", "개새")
+EN_BLOCKLIST = ("fuck", "shit", "bitch", "asshole", "bastard", "shut up", "kill", "idiot", "damn", "ass ")
+
+KO_PHONE = """여보세요 네 안녕하세요
+네 말씀하세요 무엇을 도와드릴까요
+예약하고 싶은데요 내일 오후 두 시 가능한가요
+잠시만 기다려 주세요 확인해 보겠습니다
+주문하신 물건은 내일 도착할 예정입니다
+영업시간이 어떻게 되나요
+주차는 건물 뒤편에 하시면 됩니다
+네 알겠습니다 감사합니다 좋은 하루 되세요
+죄송하지만 지금 담당자가 자리에 없습니다
+전화번호 남겨 주시면 다시 연락드리겠습니다
+가격이 얼마예요 카드 결제 되나요
+배송이 너무 늦어서 전화 드렸어요
+환불은 영수증이 있어야 가능합니다
+진료 예약 변경하려고 하는데요
+오늘 몇 시까지 하세요
+아 그래요 그럼 다음 주에 다시 올게요
+네네 맞아요 그 제품이요
+조금 더 크게 말씀해 주시겠어요 잘 안 들려요
+성함이 어떻게 되세요
+생년월일 여섯 자리 말씀해 주세요
+지금 가게 앞인데 문이 닫혀 있네요
+택배 기사님 문 앞에 두고 가 주세요
+어제 산 게 고장 났어요 교환 되나요
+아이가 열이 나서 오늘 진료 받을 수 있을까요
+예 수고하세요 들어가세요
+주소가 서울시 강남구 테헤란로 맞으시죠
+이번 달 말까지 할인 행사 중입니다
+잠깐만요 펜 좀 가져올게요
+아니요 그건 제가 주문한 게 아닌데요
+혹시 포장도 되나요 몇 분 걸려요""".splitlines()
+
+EN_OPENERS = ["hello", "hi", "good morning", "good afternoon", "yes", "okay", "well", "sorry", "excuse me", "thanks", "right", "so", "um", "alright"]
+EN_BODIES = [
+    "I would like to book an appointment for {day}", "can I speak to the manager please", "my order number is {num}",
+    "the package was supposed to arrive {day}", "what time do you close {day}", "is the doctor available {day}",
+    "I'm calling about the invoice from last {unit}", "could you repeat that please", "we are open until {hour} o'clock",
+    "the price is {num} dollars", "do you take credit cards", "I need to change my reservation", "let me check that for you",
+    "please hold for a moment", "can you spell your last name", "the address is {num} {street} street",
+    "I'll call you back in {num} minutes", "my phone number is {digits}", "we have a special offer this {unit}",
+    "the printer is not working again", "I'd like a refund for the blender", "is there parking near the clinic",
+    "my son has a fever since {day}", "thank you so much for your help", "I think there was a mistake on my bill",
+    "can you send someone to fix the heater", "how long will the delivery take", "what are your opening hours",
+    "I left my umbrella in your shop {day}", "the pharmacy said you would call", "I want to cancel my subscription",
+    "we need two large pizzas and a salad", "is this the right number for the dentist", "sorry I didn't catch that",
+    "could you speak a little louder", "I'm running about {num} minutes late", "the shipment is still in the warehouse",
+    "your total comes to {num} dollars and {num} cents", "the meeting was moved to {day}", "it's a small blue box",
+    "please tell her I called", "do you have it in a larger size", "I'm looking for the pediatric ward",
+    "the kitchen closes at {hour}", "the bus was late this morning", "I'll be there around {hour} thirty",
+    "yes that's correct", "no that's not what I ordered", "the weather is terrible {day}", "we can fit you in at {hour}",
+]
+EN_CLOSERS = ["thank you", "bye", "have a nice day", "see you", "okay thanks", "great", "perfect", "that works", "", "", ""]
+EN_FILL = {
+    "day": ["today", "tomorrow", "on monday", "on tuesday", "next friday", "this weekend", "yesterday", "on the fifth"],
+    "num": ["two", "fifteen", "forty two", "one hundred", "three", "twenty", "eight", "seventy five", "ninety"],
+    "unit": ["week", "month", "year"],
+    "hour": ["five", "six", "seven", "nine", "ten", "eleven", "four"],
+    "street": ["Main", "Oak", "Maple", "Pine", "Elm", "Cedar"],
+    "digits": ["five five five one two three four", "two oh one seven seven six", "nine eight three oh oh one"],
+}
+
+
+def split_of(text: str) -> str:
+    """Stable split for a text: 70% train, 10% val, 20% test."""
+    bucket = int(hashlib.sha1(text.encode()).hexdigest(), 16) % 10
+    return "train" if bucket < 7 else ("val" if bucket == 7 else "test")
+
+
+def _konlpy_dir() -> Path:
+    spec = importlib.util.find_spec("konlpy")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("konlpy is needed for Korean sentences: pip install konlpy")
+    return Path(spec.origin).parent
+
+
+def _okt(name: str) -> list[str]:
+    jar = _konlpy_dir() / "java" / "open-korean-text-2.1.0.jar"
+    with zipfile.ZipFile(jar) as z:
+        return z.read(OKT_PREFIX + name).decode("utf-8").splitlines()
+
+
+def _clean_korean(line: str) -> str:
+    line = re.sub(r"@\w+|https?://\S+|#\S+", " ", line)
+    line = re.sub(r"[ㄱ-ㅎㅏ-ㅣ]+", " ", line)  # bare jamo: ㅋㅋ, ㅠㅠ
+    line = re.sub(r"[^가-힣0-9 ,.?!]", " ", line)
+    line = re.sub(r"([.?!,])\1+", r"\1", line)
+    return re.sub(r"\s+", " ", line).strip(" ,.")
+
+
+def korean_sentences() -> list[str]:
+    profane = set(_okt("noun/profane.txt"))
+    texts = list(KO_PHONE)
+    texts += [_clean_korean(t) for t in _okt("example_tweets.txt")]
+    for corpus in ("kobill", "kolaw"):
+        for path in sorted((_konlpy_dir() / "data" / "corpus" / corpus).glob("*.txt")):
+            body = path.read_text(encoding="utf-8", errors="ignore")
+            texts += [_clean_korean(s) for s in re.split(r"(?<=[.?!])\s+|\n", body)]
+    chunks = [c for c in _okt("example_chunks.txt") if 1 < len(c) < 8]
+    rng = random.Random(7)
+    texts += [" ".join(rng.sample(chunks, rng.randint(3, 6))) for _ in range(1500)]
+    blocked = tuple(profane) + KO_BLOCKLIST_STEMS
+    out, seen = [], set()
+    for text in texts:
+        if 4 <= len(text) <= 60 and text not in seen and not any(b in text for b in blocked):
+            seen.add(text)
+            out.append(text)
+    return out
+
+
+def english_sentences(count: int = 3000, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    out, seen = [], set()
+    for _ in range(count * 3):
+        body = rng.choice(EN_BODIES)
+        for key, values in EN_FILL.items():
+            while "{" + key + "}" in body:
+                body = body.replace("{" + key + "}", rng.choice(values), 1)
+        text = " ".join(p for p in (rng.choice(EN_OPENERS), body, rng.choice(EN_CLOSERS)) if p)
+        if text not in seen and not any(b in text.lower() for b in EN_BLOCKLIST):
+            seen.add(text)
+            out.append(text)
+        if len(out) >= count:
+            break
+    return out
+
+
+def sentences(language: str, split: str) -> list[str]:
+    pool = korean_sentences() if language == "ko" else english_sentences()
+    return [t for t in pool if split_of(t) == split]

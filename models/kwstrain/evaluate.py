@@ -1,0 +1,189 @@
+"""Evaluate the shipped model on held-out voices: FRR, false accepts/hour, DET.
+
+``python -m kwstrain.evaluate --split test`` runs the streaming spotter (the
+runtime code, int8 model) over the evaluation streams of each language,
+records its score tracks once, then sweeps one threshold shared by all
+keywords to draw the DET curve. The operating threshold is chosen on the
+``val`` split (``--choose-threshold``) and reported on ``test``.
+
+Counting rule: all 18 keywords enabled; refractory 1.0 s after any
+detection. A keyword is caught when a detection of the right keyword fires
+between its start and 1.0 s after its end. False accepts: detections on the
+conversational ``negative`` stream, per hour of that stream (speech, not
+silence); near-miss detections are reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kwstrain.streams import Stream, build_streams
+from kwstrain.synthdata import load_clips
+from lineguard.kws.base import Detection
+from lineguard.kws.factory import build_detector
+from lineguard.kws.keywords import load_keywords
+from lineguard.kws.scoring import ScoringRule, detect_track, smooth
+
+LOG = logging.getLogger("kwstrain.evaluate")
+MODELS_DIR = Path(__file__).resolve().parents[1]
+HIT_AFTER_END_S = 1.0
+REFRACTORY_S = 1.0
+CHUNK_SAMPLES = 8000 * 30
+THRESHOLD_GRID = tuple(np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01)]), 3))
+
+
+@dataclass(frozen=True)
+class Track:
+    stream: Stream
+    times_s: np.ndarray
+    smoothed: np.ndarray
+
+
+def record_track(detector, stream: Stream) -> Track:
+    detector.reset()
+    rows = []
+    for start in range(0, stream.audio.size, CHUNK_SAMPLES):
+        rows += detector.process_scores(stream.audio[start : start + CHUNK_SAMPLES])
+    times = np.array([t for t, _ in rows])
+    if not rows:
+        return Track(stream, times, np.zeros((0, len(detector.rule.labels))))
+    scores = np.stack([s for _, s in rows])
+    return Track(stream, times, smooth(scores, detector.rule.smooth_windows))
+
+
+def match(detections: list[Detection], stream: Stream) -> dict:
+    """Hits, misses, confusions and latency of detections against keyword spans."""
+    hits, latencies, confusions, extra = 0, [], 0, 0
+    used = set()
+    for span in stream.spans:
+        inside = [d for d in detections if span.start_s <= d.time_s <= span.end_s + HIT_AFTER_END_S]
+        right = [d for d in inside if d.keyword == span.label]
+        if right:
+            hits += 1
+            latencies.append(right[0].time_s - span.end_s)
+        elif inside:
+            confusions += 1
+        used.update(id(d) for d in inside)
+    extra = sum(1 for d in detections if id(d) not in used)
+    n = max(1, len(stream.spans))
+    return {"keywords": len(stream.spans), "hits": hits, "frr": 1 - hits / n, "confusions": confusions,
+            "false_accepts_outside": extra, "latencies_s": latencies}
+
+
+def rule_for(labels: tuple[str, ...], threshold: float) -> ScoringRule:
+    return ScoringRule(labels, (2.0,) + (threshold,) * (len(labels) - 1), refractory_s=REFRACTORY_S)
+
+
+def sweep(tracks: dict[str, Track], labels: tuple[str, ...], threshold: float) -> dict:
+    rule = rule_for(labels, threshold)
+    pos = tracks["positive"]
+    pos_dets = detect_track(pos.smoothed, pos.times_s, rule)
+    res = match(pos_dets, pos.stream)
+    neg = tracks["negative"]
+    fa = detect_track(neg.smoothed, neg.times_s, rule)
+    hours = neg.stream.duration_s / 3600
+    near = tracks["near_miss"]
+    near_fa = detect_track(near.smoothed, near.times_s, rule)
+    per_kw = {}
+    for span_label in sorted({s.label for s in pos.stream.spans}):
+        sub = Stream(pos.stream.name, pos.stream.language, pos.stream.audio,
+                     tuple(s for s in pos.stream.spans if s.label == span_label))
+        per_kw[span_label] = round(match(pos_dets, sub)["frr"], 4)
+    lat = np.array(res.pop("latencies_s")) if res["hits"] else np.array([np.nan])
+    return {"threshold": threshold, **res, "frr_per_keyword": per_kw,
+            "false_accepts": len(fa), "negative_hours": round(hours, 3),
+            "fa_per_hour": len(fa) / max(hours, 1e-9),
+            "fa_keywords": sorted({d.keyword for d in fa}),
+            "near_miss_fa": len(near_fa), "near_miss_hours": round(near.stream.duration_s / 3600, 3),
+            "latency_p50_s": float(np.nanpercentile(lat, 50)), "latency_p95_s": float(np.nanpercentile(lat, 95))}
+
+
+def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
+                   max_negative_s: float | None = None) -> dict[str, list[dict]]:
+    clips = load_clips(build / f"clips_{split}.npz")
+    keywords = load_keywords(MODELS_DIR / "keywords.toml")
+    detector = build_detector(None, {}, model, REFRACTORY_S)
+    results = {}
+    for language in sorted({k.language for k in keywords}):
+        near_texts = {w for k in keywords if k.language == language for w in k.near_misses}
+        streams = build_streams(clips, language, near_texts, seed=seed, max_negative_s=max_negative_s)
+        tracks = {name: record_track(detector, s) for name, s in streams.items()}
+        LOG.info("%s %s: positive %.1f min (%d keywords), negative %.1f min, near-miss %.1f min", split,
+                 language, streams["positive"].duration_s / 60, len(streams["positive"].spans),
+                 streams["negative"].duration_s / 60, streams["near_miss"].duration_s / 60)
+        results[language] = [sweep(tracks, detector.rule.labels, t) for t in THRESHOLD_GRID]
+    return results
+
+
+def choose_threshold(val_results: dict[str, list[dict]]) -> float:
+    """Lowest threshold where the val negatives of every language have no false accept."""
+    for i, threshold in enumerate(THRESHOLD_GRID):
+        if all(rows[i]["false_accepts"] == 0 and rows[i]["near_miss_fa"] <= 1 for rows in val_results.values()):
+            return float(threshold)
+    return float(THRESHOLD_GRID[-1])
+
+
+def plot_det(results: dict[str, list[dict]], chosen: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
+    for language, rows in results.items():
+        fa = [max(r["fa_per_hour"], 0.05) for r in rows]
+        frr = [100 * r["frr"] for r in rows]
+        ax.plot(fa, frr, marker=".", label=f"{language} (test)")
+        op = next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9)
+        ax.scatter([max(op["fa_per_hour"], 0.05)], [100 * op["frr"]], s=60, zorder=5)
+    ax.axvline(0.5, color="grey", ls="--", lw=0.8)
+    ax.axhline(5, color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("false accepts per hour of conversation (0 plotted at 0.05)")
+    ax.set_ylabel("false reject rate (%)")
+    ax.set_title(f"LineGuard KWS DET, unseen voices, 8 kHz phone channel (dot: threshold {chosen})")
+    ax.title.set_fontsize(9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kwstrain.evaluate", description=__doc__)
+    parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
+    parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR / "eval")
+    parser.add_argument("--write-threshold", action="store_true", help="store the val-chosen threshold in the model .json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    val = evaluate_split(args.build, "val", args.model)
+    chosen = choose_threshold(val)
+    test = evaluate_split(args.build, "test", args.model)
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = {"threshold": chosen, "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
+               "test": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in test.items()},
+               "val": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in val.items()}}
+    (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (args.out / "det_test.json").write_text(json.dumps(test, indent=1) + "\n")
+    plot_det(test, chosen, args.out / "det_curve.png")
+    if args.write_threshold:
+        meta_path = args.model.with_suffix(".json")
+        meta = json.loads(meta_path.read_text())
+        meta["default_threshold"] = chosen
+        meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    for lang, row in summary["test"].items():
+        LOG.info("test %s @%.2f: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, latency p50 %.2f s p95 %.2f s",
+                 lang, chosen, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
+                 row["negative_hours"], row["fa_per_hour"], row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

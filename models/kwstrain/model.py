@@ -1,0 +1,51 @@
+"""The keyword model: a small temporal-convolution DS-CNN over log-mel windows.
+
+Mel bins are channels and time is the convolution axis (TC-ResNet / DS-CNN
+class): one strided convolution, then depthwise-separable blocks, a flatten
+(keeps "where in the window", so the model learns "keyword just ended") and
+a softmax over ``none`` + keywords. Input is normalized inside the model with
+constants from the training set, so the device feeds raw log-mel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    window_frames: int = 100
+    mel_bins: int = 40
+    stem_channels: int = 64
+    block_channels: tuple[int, ...] = (64, 64, 96, 96)
+    block_strides: tuple[int, ...] = (2, 1, 2, 1)
+    kernel_frames: int = 5
+    dense_units: int = 64
+    dropout: float = 0.2
+
+
+def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = ModelShape()):
+    """Keras model: ``(window_frames, mel_bins)`` float -> ``num_classes`` softmax."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(shape.window_frames, shape.mel_bins), name="log_mel")
+    x = layers.Rescaling(1.0 / std, offset=-mean / std, name="normalize")(inputs)
+    x = layers.Conv1D(shape.stem_channels, shape.kernel_frames, strides=2, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    for channels, stride in zip(shape.block_channels, shape.block_strides):
+        x = layers.DepthwiseConv1D(shape.kernel_frames, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.Conv1D(channels, 1, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.Conv1D(32, 1, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(shape.dropout)(x)
+    x = layers.Dense(shape.dense_units, activation="relu")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="scores")(x)
+    return keras.Model(inputs, outputs, name="lineguard_kws")

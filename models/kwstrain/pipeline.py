@@ -1,0 +1,125 @@
+"""End-to-end pipeline: ``python -m kwstrain.pipeline {data,train,all} ...``.
+
+``data``  synthesizes train/val/test clip sets into ``--build`` (git-ignored).
+``train`` builds augmented windows, trains, quantizes and exports the model.
+``all``   both. ``--preset tiny`` is the few-second version the tests run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kwstrain import synthdata, tts
+from kwstrain.channel import make_rirs
+from kwstrain.train import TrainPlan, int8_accuracy, quantize, train_model, write_metadata
+from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows
+from lineguard.kws.features import FeatureConfig
+from lineguard.kws.keywords import load_keywords, select_keywords
+
+LOG = logging.getLogger("kwstrain")
+MODELS_DIR = Path(__file__).resolve().parents[1]
+HOP_FRAMES = 4
+SMOOTH_WINDOWS = 3
+
+
+@dataclass(frozen=True)
+class Preset:
+    splits: dict[str, synthdata.SplitPlan]
+    windows: WindowPlan
+    train: TrainPlan
+    rirs: int
+
+
+PRESETS = {
+    "full": Preset(
+        splits={
+            "train": synthdata.SplitPlan(220, 0, near_miss_voices=8),
+            "val": synthdata.SplitPlan(25, 150, near_miss_voices=2),
+            "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
+        },
+        windows=WindowPlan(augment_copies=2, positive_windows=2, non_speech_clips=800),
+        train=TrainPlan(epochs=14),
+        rirs=60,
+    ),
+    "tiny": Preset(
+        splits={"train": synthdata.SplitPlan(3, 4, near_miss_voices=1),
+                "val": synthdata.SplitPlan(1, 2, near_miss_voices=0),
+                "test": synthdata.SplitPlan(1, 2, near_miss_voices=0)},
+        windows=WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=4),
+        train=TrainPlan(epochs=1, batch_size=32, representative_windows=16),
+        rirs=2,
+    ),
+}
+
+
+def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
+             workers: int, splits: list[str]) -> None:
+    keywords = select_keywords(load_keywords(keywords_path), enabled)
+    home = tts.prepare_espeak_home(build)
+    for split in splits:
+        started = time.monotonic()
+        jobs = synthdata.plan_jobs(keywords, split, preset.splits[split])
+        LOG.info("%s: synthesizing %d clips", split, len(jobs))
+        synthdata.synthesize_split(jobs, home, build / f"clips_{split}.npz", workers)
+        LOG.info("%s: done in %.0f s", split, time.monotonic() - started)
+
+
+def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
+              out: Path) -> dict:
+    keywords = select_keywords(load_keywords(keywords_path), enabled)
+    labels = ["_none"] + [k.id for k in keywords]
+    train_clips = synthdata.load_clips(build / "clips_train.npz")
+    val_clips = synthdata.load_clips(build / "clips_val.npz")
+    rirs = make_rirs(preset.rirs, seed=1)
+    noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
+    started = time.monotonic()
+    x, y = build_windows(train_clips, labels, rirs, noise, preset.windows)
+    val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)
+    xv, yv = build_windows(val_clips, labels, make_rirs(max(2, preset.rirs // 4), seed=9),
+                           babble_bank(val_clips, 4, 8.0, 3), val_plan)
+    LOG.info("windows built in %.0f s: train %s val %s", time.monotonic() - started, x.shape, xv.shape)
+    model, history = train_model(x, y, len(labels), preset.train, val=(xv, yv))
+    rng = np.random.default_rng(0)
+    rep = x[rng.choice(len(x), size=min(len(x), preset.train.representative_windows), replace=False)]
+    tflite = quantize(model, rep)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".tflite").write_bytes(tflite)
+    acc = int8_accuracy(tflite, xv, yv)
+    float_acc = float(history.get("val_accuracy", [float("nan")])[-1])
+    LOG.info("model %s: %d bytes, val window accuracy float %.3f int8 %.3f",
+             out.with_suffix(".tflite"), len(tflite), float_acc, acc)
+    write_metadata(out.with_suffix(".json"), labels, FeatureConfig(), WINDOW_FRAMES, HOP_FRAMES,
+                   SMOOTH_WINDOWS, {}, {"val_window_accuracy_int8": round(acc, 4),
+                                        "val_window_accuracy_float": round(float_acc, 4)})
+    return {"bytes": len(tflite), "int8_accuracy": acc, "float_accuracy": float_acc}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kwstrain.pipeline", description=__doc__)
+    parser.add_argument("stage", choices=["data", "train", "all"])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="full")
+    parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
+    parser.add_argument("--keywords", type=Path, default=MODELS_DIR / "keywords.toml")
+    parser.add_argument("--enable", nargs="*", default=None, help="keyword ids or languages")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR / "lineguard_kws")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--splits", nargs="*", default=["train", "val", "test"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    preset = PRESETS[args.preset]
+    args.build.mkdir(parents=True, exist_ok=True)
+    if args.stage in ("data", "all"):
+        run_data(args.build, preset, args.keywords, args.enable, args.workers, args.splits)
+    if args.stage in ("train", "all"):
+        run_train(args.build, preset, args.keywords, args.enable, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""Synthesize the raw clip sets (train / val / test) from the keyword file.
+
+Speakers are split: every split draws its own random espeak-ng variants
+(different seeds) and its own stock espeak variants; flite ``slt`` and
+festival ``cmu_us_slt_arctic_hts`` are test-only, flite ``awb_time`` is
+validation-only. Texts are split by hash (``corpus.split_of``).
+
+A clip is one utterance; positives record where the keyword starts and ends
+(segments are synthesized separately with the same voice and joined), so
+training windows and evaluation hits are aligned exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, replace
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from kwstrain import corpus, tts
+from lineguard.kws.keywords import Keyword
+
+LOG = logging.getLogger(__name__)
+NEGATIVE = "_none"
+SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000}
+SPLIT_FLITE = {"train": ("kal", "awb", "rms", "kal16"), "val": ("awb_time",), "test": ("slt",)}
+SPLIT_FESTIVAL = {"train": ("kal_diphone", "ked_diphone"), "val": ("kal_diphone",), "test": ("cmu_us_slt_arctic_hts",)}
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    label: str  # keyword id or NEGATIVE
+    language: str
+    parts: tuple[str, ...]  # text segments, synthesized one by one
+    keyword_part: int  # index of the keyword segment, -1 for none
+    voice: tts.Voice
+    seed: int
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    positives_per_keyword: int
+    negative_sentences_per_language: int  # 0 = all sentences of the split
+    voices_per_sentence: int = 1
+    near_miss_voices: int = 4
+    carrier_prob: float = 0.5
+
+
+def _stock_for(split: str) -> list[str]:
+    stock = tts.stock_variants()
+    index = {"train": (0, 1, 2), "val": (3,), "test": (4,)}[split]
+    return [v for i, v in enumerate(stock) if i % 5 in index]
+
+
+def split_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+    engines = tts.available_engines(language)
+    weights = {"espeak": 6, "flite": 3, "festival": 1 if split == "train" else 3}
+    engine = rng.choices(engines, [weights[e] for e in engines])[0]
+    voice = tts.random_voice(rng, language, (engine,), _stock_for(split))
+    if engine == "flite":
+        voice = replace(voice, name=rng.choice(SPLIT_FLITE[split]))
+    elif engine == "festival":
+        installed = set(tts.festival_voices_installed())
+        options = [v for v in SPLIT_FESTIVAL[split] if v in installed] or list(installed)
+        voice = replace(voice, name=rng.choice(options))
+    return voice
+
+
+def _keyword_parts(rng: random.Random, kw: Keyword, spoken: str, carrier_prob: float) -> tuple[tuple[str, ...], int]:
+    if kw.carriers and rng.random() < carrier_prob:
+        before, after = rng.choice(kw.carriers).split("{kw}")
+        parts = tuple(p for p in (before.strip(), spoken, after.strip()) if p)
+        return parts, parts.index(spoken)
+    return (spoken,), 0
+
+
+def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> list[ClipJob]:
+    rng = random.Random(SPLIT_SEEDS[split])
+    jobs: list[ClipJob] = []
+    for kw in keywords:
+        for _ in range(plan.positives_per_keyword):
+            parts, index = _keyword_parts(rng, kw, rng.choice(kw.spoken), plan.carrier_prob)
+            jobs.append(ClipJob(kw.id, kw.language, parts, index, split_voice(rng, kw.language, split), rng.randrange(1 << 30)))
+        for word in kw.near_misses:
+            for _ in range(plan.near_miss_voices):
+                parts, _ = _keyword_parts(rng, kw, word, plan.carrier_prob)
+                jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, split_voice(rng, kw.language, split), rng.randrange(1 << 30)))
+    for language in sorted({k.language for k in keywords}):
+        texts = corpus.sentences(language, split)
+        rng.shuffle(texts)
+        if plan.negative_sentences_per_language:
+            texts = texts[: plan.negative_sentences_per_language]
+        for text in texts:
+            for _ in range(plan.voices_per_sentence):
+                jobs.append(ClipJob(NEGATIVE, language, (text,), -1, split_voice(rng, language, split), rng.randrange(1 << 30)))
+    return jobs
+
+
+_HOME: Path | None = None
+
+
+def _init_worker(home: Path) -> None:
+    global _HOME
+    _HOME = home
+
+
+def run_job(job: ClipJob) -> tuple[np.ndarray, int, int] | None:
+    """Synthesize one clip: (audio, keyword_start, keyword_end) in samples; -1 if none."""
+    rng = np.random.default_rng(job.seed)
+    pieces, start, end = [], -1, -1
+    cursor = 0
+    try:
+        for i, text in enumerate(job.parts):
+            audio = tts.synthesize(text, job.voice, _HOME)
+            if audio.size == 0:
+                return None
+            if i:
+                gap = np.zeros(int(rng.integers(80, 1200)), np.float32)
+                pieces.append(gap)
+                cursor += gap.size
+            if i == job.keyword_part:
+                start, end = cursor, cursor + audio.size
+            pieces.append(audio)
+            cursor += audio.size
+    except Exception as exc:  # a TTS engine failing on one text must not stop the run
+        LOG.warning("synthesis failed for %r with %s: %s", job.parts, job.voice.key, exc)
+        return None
+    return np.concatenate(pieces), start, end
+
+
+def synthesize_split(jobs: list[ClipJob], home: Path, out_path: Path, workers: int = 2) -> int:
+    """Run the jobs in a process pool and store the clips in one ``.npz``."""
+    with Pool(workers, initializer=_init_worker, initargs=(home,)) as pool:
+        results = pool.map(run_job, jobs, chunksize=16)
+    kept = [(j, r) for j, r in zip(jobs, results) if r is not None]
+    audio = [r[0] for _, r in kept]
+    offsets = np.cumsum([0] + [a.size for a in audio])
+    np.savez(
+        out_path,
+        audio=np.concatenate(audio).astype(np.float16) if audio else np.zeros(0, np.float16),
+        offsets=offsets,
+        labels=np.array([j.label for j, _ in kept]),
+        languages=np.array([j.language for j, _ in kept]),
+        voices=np.array([j.voice.key for j, _ in kept]),
+        texts=np.array([" | ".join(j.parts) for j, _ in kept]),
+        kw_start=np.array([r[1] for _, r in kept]),
+        kw_end=np.array([r[2] for _, r in kept]),
+    )
+    LOG.info("%s: %d clips (%d failed), %.1f min of audio", out_path.name, len(kept),
+             len(jobs) - len(kept), offsets[-1] / tts.RATE_HZ / 60)
+    return len(kept)
+
+
+@dataclass(frozen=True)
+class ClipSet:
+    audio: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+    languages: np.ndarray
+    voices: np.ndarray
+    texts: np.ndarray
+    kw_start: np.ndarray
+    kw_end: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def clip(self, i: int) -> np.ndarray:
+        return self.audio[self.offsets[i] : self.offsets[i + 1]].astype(np.float32)
+
+
+def load_clips(path: Path) -> ClipSet:
+    with np.load(path) as data:
+        return ClipSet(**{k: data[k] for k in ClipSet.__dataclass_fields__})

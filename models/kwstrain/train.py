@@ -1,0 +1,108 @@
+"""Train the keyword model, quantize it to full-integer int8, export TFLite.
+
+Writes ``<out>.tflite`` and ``<out>.json`` (labels, feature config, window,
+hop, smoothing, default thresholds) that the runtime reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kwstrain.model import ModelShape, build_model
+from lineguard.kws.features import FeatureConfig
+
+LOG = logging.getLogger(__name__)
+NONE_LABEL = "_none"
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    epochs: int = 12
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    negative_weight: float = 1.0
+    label_smoothing: float = 0.05
+    representative_windows: int = 400
+    seed: int = 0
+
+
+def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
+                shape: ModelShape = ModelShape(), val: tuple[np.ndarray, np.ndarray] | None = None):
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(plan.seed)
+    mean, std = float(np.mean(x[:5000])), float(np.std(x[:5000]))
+    model = build_model(num_classes, mean, std, shape)
+    steps = plan.epochs * int(np.ceil(len(y) / plan.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(plan.learning_rate, max(1, steps), alpha=0.02)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=plan.label_smoothing),
+                  metrics=["accuracy"])
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
+    weights[0] *= plan.negative_weight
+    class_weight = {i: float(min(w, 20.0)) for i, w in enumerate(weights)}
+    onehot = tf.one_hot(y, num_classes).numpy()
+    val_data = (val[0].astype(np.float32), tf.one_hot(val[1], num_classes).numpy()) if val else None
+    started = time.monotonic()
+    history = model.fit(x.astype(np.float32), onehot, batch_size=plan.batch_size, epochs=plan.epochs,
+                        class_weight=class_weight, validation_data=val_data, shuffle=True, verbose=2)
+    LOG.info("trained in %.0f s", time.monotonic() - started)
+    return model, history.history
+
+
+def quantize(model, representative: np.ndarray) -> bytes:
+    """Full-integer int8 TFLite (int8 input and output) from a Keras model."""
+    import tensorflow as tf
+
+    def rep_data():
+        for row in representative:
+            yield [row[None].astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = rep_data
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def write_metadata(path: Path, labels: list[str], feature: FeatureConfig, window_frames: int,
+                   hop_frames: int, smooth_windows: int, thresholds: dict[str, float],
+                   extra: dict | None = None) -> None:
+    meta = {
+        "format_version": 1,
+        "labels": labels,
+        "features": feature.to_dict(),
+        "window_frames": window_frames,
+        "hop_frames": hop_frames,
+        "smooth_windows": smooth_windows,
+        "default_threshold": 0.8,
+        "thresholds": thresholds,
+    }
+    meta.update(extra or {})
+    path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def int8_accuracy(tflite_bytes: bytes, x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of the quantized model on windows (sanity check after conversion)."""
+    from lineguard.kws.tflite_loader import make_interpreter
+
+    interp = make_interpreter(model_content=tflite_bytes)
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    scale, zero = inp["quantization"]
+    correct = 0
+    for row, label in zip(x, y):
+        q = np.clip(np.round(row.astype(np.float32) / scale + zero), -128, 127).astype(np.int8)
+        interp.set_tensor(inp["index"], q[None])
+        interp.invoke()
+        correct += int(np.argmax(interp.get_tensor(out["index"])[0]) == label)
+    return correct / max(1, len(y))

@@ -1,0 +1,190 @@
+"""Offline speech synthesis: espeak-ng (random custom voices), flite, festival.
+
+A :class:`Voice` is a frozen description of one synthetic speaker; the same
+voice synthesizes every segment of one utterance so carrier sentences and
+keywords sound like one person. All output is float32 mono at 8 kHz.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import subprocess
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+LOG = logging.getLogger(__name__)
+RATE_HZ = 8000
+ESPEAK_DATA_SYSTEM = Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data")
+FLITE_VOICES = ("kal", "awb", "rms", "slt", "kal16", "awb_time")
+FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+ESPEAK_EN_DIALECTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str  # "espeak", "flite" or "festival"
+    name: str  # espeak language+variant, flite/festival voice name
+    language: str  # "ko" or "en"
+    speed_wpm: int = 170
+    pitch: int = 50
+    variant_text: str = ""  # espeak-ng variant file body ("" = stock)
+    rate_factor: float = 1.0  # resampling speed/pitch perturbation
+
+    @property
+    def key(self) -> str:
+        return f"{self.engine}:{self.name}:{self.speed_wpm}:{self.pitch}:{zlib.crc32(self.variant_text.encode()):08x}"
+
+
+def find_espeak_data() -> Path:
+    for candidate in (ESPEAK_DATA_SYSTEM, Path("/usr/share/espeak-ng-data")):
+        if (candidate / "phontab").exists():
+            return candidate
+    raise FileNotFoundError("espeak-ng-data not found: apt-get install espeak-ng")
+
+
+def prepare_espeak_home(build_dir: Path) -> Path:
+    """A private copy of espeak-ng-data where custom variant files can be written."""
+    home = build_dir / "espeak-home"
+    data = home / "espeak-ng-data"
+    if not (data / "phontab").exists():
+        shutil.copytree(find_espeak_data(), data, dirs_exist_ok=True)
+    return home
+
+
+def stock_variants() -> list[str]:
+    return sorted(p.name for p in (find_espeak_data() / "voices" / "!v").iterdir() if p.is_file())
+
+
+def random_variant_text(rng: random.Random) -> str:
+    """Body of an espeak-ng voice variant file: a new random speaker."""
+    female = rng.random() < 0.5
+    base = rng.randint(150, 260) if female else rng.randint(60, 150)
+    lines = ["language variant", f"name lg{rng.randrange(1 << 30)}", f"pitch {base} {base + rng.randint(20, 120)}"]
+    scale = rng.uniform(0.95, 1.15) if female else rng.uniform(0.85, 1.05)
+    for formant in range(0, 9):
+        freq = int(100 * scale * rng.uniform(0.92, 1.08))
+        strength = int(rng.uniform(70, 130))
+        width = int(rng.uniform(80, 150))
+        lines.append(f"formant {formant} {freq} {strength} {width}")
+    if rng.random() < 0.5:
+        breath = " ".join(str(rng.randint(0, 6)) for _ in range(8))
+        lines.append(f"breath {breath}")
+    lines.append(f"roughness {rng.randint(0, 6)}")
+    lines.append(f"flutter {rng.randint(0, 30)}")
+    lines.append(f"intonation {rng.randint(1, 4)}")
+    lines.append(f"tone {rng.randint(300, 700)} {rng.randint(150, 255)} {rng.randint(1200, 2000)} {rng.randint(150, 255)} {rng.randint(2200, 3200)} {rng.randint(100, 255)}")
+    if rng.random() < 0.3:
+        lines.append(f"klatt {rng.randint(1, 4)}")
+    return "\n".join(lines) + "\n"
+
+
+def random_voice(rng: random.Random, language: str, engines: tuple[str, ...], stock: list[str]) -> Voice:
+    engine = rng.choice(engines)
+    rate_factor = rng.uniform(0.9, 1.1)
+    if engine == "flite":
+        return Voice("flite", rng.choice(FLITE_VOICES), language, rate_factor=rate_factor)
+    if engine == "festival":
+        return Voice("festival", rng.choice(FESTIVAL_VOICES), language, rate_factor=rate_factor)
+    lang = "ko" if language == "ko" else rng.choice(ESPEAK_EN_DIALECTS)
+    speed = rng.randint(120, 220)
+    pitch = rng.randint(20, 80)
+    if stock and rng.random() < 0.3:
+        return Voice("espeak", f"{lang}+{rng.choice(stock)}", language, speed, pitch, "", rate_factor)
+    return Voice("espeak", lang, language, speed, pitch, random_variant_text(rng), rate_factor)
+
+
+def _parse_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """16-bit PCM WAV from a pipe (espeak writes a bogus length when streaming)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("TTS output is not a WAV file")
+    pos, rate = 12, 0
+    while pos + 8 <= len(data):
+        chunk_id, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if chunk_id == b"fmt ":
+            rate = int.from_bytes(data[pos + 12 : pos + 16], "little")
+            channels = int.from_bytes(data[pos + 10 : pos + 12], "little")
+        elif chunk_id == b"data":
+            raw = data[pos + 8 : pos + 8 + min(size, len(data) - pos - 8)]
+            pcm = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+            return pcm.reshape(-1, channels)[:, 0] if channels > 1 else pcm, rate
+        pos += 8 + size + (size & 1)
+    raise ValueError("TTS output has no data chunk")
+
+
+def _to_8k(x: np.ndarray, rate_hz: int, rate_factor: float) -> np.ndarray:
+    source_rate = int(round(rate_hz * rate_factor))  # pretend another rate: speed+pitch change
+    g = np.gcd(source_rate, RATE_HZ)
+    return resample_poly(x, RATE_HZ // g, source_rate // g).astype(np.float32)
+
+
+def _espeak(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    """espeak-ng; a custom variant file lives only while it is used (espeak-ng
+    lists at most 350 voices, so thousands of variant files would hide the
+    stock voices)."""
+    name, path = voice.name, None
+    if voice.variant_text:
+        variant = f"lgv{zlib.crc32(voice.variant_text.encode()):08x}{random.randrange(1 << 20):05x}"
+        path = home / "espeak-ng-data" / "voices" / "!v" / variant
+        path.write_text(voice.variant_text)
+        name = f"{voice.name}+{variant}"
+    cmd = ["espeak-ng", f"--path={home}", "-v", name, "-s", str(voice.speed_wpm), "-p", str(voice.pitch), "--stdout", text]
+    try:
+        return subprocess.run(cmd, capture_output=True, check=True, timeout=60).stdout
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _flite(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    out = workdir / "flite.wav"
+    subprocess.run(["flite", "-voice", voice.name, "-t", text, "-o", str(out)], capture_output=True, check=True, timeout=60)
+    return out.read_bytes()
+
+
+def _festival(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    out = workdir / "festival.wav"
+    cmd = ["text2wave", "-eval", f"(voice_{voice.name})", "-o", str(out)]
+    subprocess.run(cmd, input=text.encode(), capture_output=True, check=True, timeout=120)
+    return out.read_bytes()
+
+
+ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival}
+
+
+def trim_silence(x: np.ndarray, threshold: float = 0.01, pad_samples: int = 160) -> np.ndarray:
+    """Cut leading/trailing silence (TTS engines add some)."""
+    loud = np.flatnonzero(np.abs(x) > threshold * max(float(np.max(np.abs(x))), 1e-6))
+    if loud.size == 0:
+        return x[:0]
+    return x[max(0, loud[0] - pad_samples) : loud[-1] + pad_samples]
+
+
+def synthesize(text: str, voice: Voice, home: Path) -> np.ndarray:
+    """Speak ``text`` with ``voice``; float32 mono at 8 kHz, silence trimmed."""
+    with tempfile.TemporaryDirectory(prefix="lgtts") as tmp:
+        data = ENGINES[voice.engine](text, voice, home, Path(tmp))
+    pcm, rate = _parse_wav_bytes(data)
+    return trim_silence(_to_8k(pcm, rate, voice.rate_factor))
+
+
+def available_engines(language: str) -> tuple[str, ...]:
+    engines = ["espeak"] if shutil.which("espeak-ng") else []
+    if language == "en":
+        if shutil.which("flite"):
+            engines.append("flite")
+        if shutil.which("text2wave"):
+            engines.append("festival")
+    return tuple(engines)
+
+
+def festival_voices_installed() -> tuple[str, ...]:
+    roots = [Path("/usr/share/festival/voices")]
+    found = {p.name for r in roots if r.exists() for p in r.glob("*/*") if p.is_dir()}
+    return tuple(v for v in FESTIVAL_VOICES if v in found)

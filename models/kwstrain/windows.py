@@ -1,0 +1,121 @@
+"""Training windows: channel-augmented clips -> log-mel windows with labels.
+
+A window is ``WINDOW_FRAMES`` frames (1 s) of log-mel features. A keyword
+window ends between ``POS_END_EARLY`` frames before and ``POS_END_LATE``
+frames after the keyword's last frame, so the model learns "a keyword just
+ended" (the streaming spotter then fires right after the word). Windows that
+hold only part of a keyword are not used; windows before the keyword or
+after it has left the window are negatives.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from kwstrain.channel import ChannelConfig, apply_channel, non_speech
+from kwstrain.synthdata import NEGATIVE, ClipSet
+from lineguard.kws.features import FeatureConfig, log_mel
+
+LOG = logging.getLogger(__name__)
+WINDOW_FRAMES = 100
+POS_END_EARLY = 3
+POS_END_LATE = 22
+PRE_PAD_S = (0.2, 1.0)
+POST_PAD_S = 0.4
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    augment_copies: int = 2
+    positive_windows: int = 2
+    negative_window_every_frames: int = 60
+    non_speech_clips: int = 600
+    seed: int = 0
+
+
+def _noise_floor(n: int, rng: np.random.Generator) -> np.ndarray:
+    return (rng.standard_normal(n) * 10 ** (rng.uniform(-70, -45) / 20)).astype(np.float32)
+
+
+def _windows_from_clip(feats: np.ndarray, label_index: int, kw_frames: tuple[int, int] | None,
+                       plan: WindowPlan, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """(window end frame, label index) pairs for one augmented clip."""
+    n = feats.shape[0]
+    out: list[tuple[int, int]] = []
+    if kw_frames is not None:
+        start_f, end_f = kw_frames
+        for _ in range(plan.positive_windows):
+            end = int(rng.integers(end_f - POS_END_EARLY, end_f + POS_END_LATE + 1))
+            if WINDOW_FRAMES <= end <= n:
+                out.append((end, label_index))
+        end = int(rng.integers(WINDOW_FRAMES, max(WINDOW_FRAMES + 1, start_f + 4)))
+        if end <= start_f + 4 and end <= n:
+            out.append((end, 0))
+        if n >= end_f + WINDOW_FRAMES + 2:
+            out.append((int(rng.integers(end_f + WINDOW_FRAMES, n + 1)), 0))
+        return out
+    count = max(1, (n - WINDOW_FRAMES) // plan.negative_window_every_frames)
+    for end in rng.integers(WINDOW_FRAMES, n + 1, size=count):
+        out.append((int(end), 0))
+    return out
+
+
+def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noise_bank: list[np.ndarray],
+                  plan: WindowPlan, config: FeatureConfig = FeatureConfig(),
+                  channel: ChannelConfig = ChannelConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """All windows of a clip set, ``(x float16 (n, 100, 40), y int32 (n,))``; class 0 = none."""
+    rng = np.random.default_rng(plan.seed)
+    index = {name: i for i, name in enumerate(labels)}
+    hop = config.hop_samples
+    xs: list[np.ndarray] = []
+    ys: list[int] = []
+    for i in range(len(clips)):
+        label = str(clips.labels[i])
+        if label != NEGATIVE and label not in index:
+            continue
+        copies = plan.augment_copies if label != NEGATIVE else max(1, plan.augment_copies // 2)
+        for _ in range(copies):
+            pre = int(rng.uniform(*PRE_PAD_S) * config.sample_rate_hz)
+            if label == NEGATIVE:
+                pre = WINDOW_FRAMES * hop
+            audio = np.concatenate([np.zeros(pre, np.float32), clips.clip(i),
+                                    np.zeros(int(POST_PAD_S * config.sample_rate_hz), np.float32)])
+            audio = apply_channel(audio, rng, rirs, noise_bank, channel) + _noise_floor(audio.size, rng)
+            feats = log_mel(audio, config)
+            kw = None
+            if label != NEGATIVE:
+                kw = ((pre + int(clips.kw_start[i])) // hop, (pre + int(clips.kw_end[i])) // hop)
+            for end, y in _windows_from_clip(feats, index.get(label, 0), kw, plan, rng):
+                xs.append(feats[end - WINDOW_FRAMES : end].astype(np.float16))
+                ys.append(y)
+    for _ in range(plan.non_speech_clips):
+        n = int(rng.uniform(1.2, 3.0) * config.sample_rate_hz)
+        audio = apply_channel(non_speech(n, rng), rng, rirs, noise_bank, channel) + _noise_floor(n, rng)
+        feats = log_mel(audio, config)
+        for end, y in _windows_from_clip(feats, 0, None, plan, rng):
+            xs.append(feats[end - WINDOW_FRAMES : end].astype(np.float16))
+            ys.append(y)
+    LOG.info("built %d windows (%d keyword)", len(ys), int(np.sum(np.asarray(ys) > 0)))
+    return np.stack(xs), np.asarray(ys, dtype=np.int32)
+
+
+def babble_bank(clips: ClipSet, count: int, seconds: float, seed: int) -> list[np.ndarray]:
+    """Background 'babble' tracks from several negative clips mixed together."""
+    rng = np.random.default_rng(seed)
+    negatives = [i for i in range(len(clips)) if clips.labels[i] == NEGATIVE]
+    n = int(seconds * 8000)
+    bank = []
+    for _ in range(count):
+        track = np.zeros(n, np.float32)
+        for _ in range(3):
+            pos = 0
+            while pos < n and negatives:
+                x = clips.clip(int(rng.choice(negatives)))
+                take = min(x.size, n - pos)
+                track[pos : pos + take] += x[:take]
+                pos += take
+        bank.append(track)
+    return bank
