@@ -43,11 +43,16 @@ def is_simulated(settings: Settings) -> bool:
 def build_detector(settings: Settings) -> KeywordDetector:
     """The TFLite keyword spotter configured for this site."""
     from lineguard.kws.factory import build_detector as factory
+    from lineguard.kws.keywords import load_keywords, select_keywords
 
     d = settings.detector
     enabled = list(d.keywords) if d.keywords else list(d.languages)
-    return factory(enabled_keywords=enabled, thresholds=dict(d.thresholds), model_path=d.model_path,
-                   refractory_s=d.refractory_s, default_threshold=d.default_threshold)
+    thresholds: dict[str, float] = {}
+    if d.default_threshold is not None:
+        thresholds = {kw.id: d.default_threshold for kw in select_keywords(load_keywords(), enabled)}
+    thresholds.update(d.thresholds)
+    return factory(enabled_keywords=enabled, thresholds=thresholds, model_path=d.model_path,
+                   refractory_s=d.refractory_s)
 
 
 def keyword_severities(settings: Settings) -> dict[str, str]:
