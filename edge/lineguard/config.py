@@ -64,6 +64,8 @@ class RelaySettings(_Section):
     flash_ms: int | None = Field(None, ge=50, le=1500)      # hook flash; None: country profile
     hangup_action: Literal["release", "flash"] = "release"
     button_pin: int | None = Field(None, ge=0, le=40)       # manual trigger button (BCM)
+    retry_release_ms: int | None = Field(None, ge=200, le=14000)  # None: 2 x release_ms (within the bound)
+    verify_window_ms: int = Field(1500, ge=200, le=10000)   # after re-closing: wait this long for proof
 
 
 class LineSettings(_Section):
@@ -114,6 +116,58 @@ class DemoSettings(_Section):
     realtime: bool = True
 
 
+class MqttSettings(_Section):
+    """Central reporting over MQTT (see docs/mqtt.md)."""
+
+    enabled: bool = False
+    url: str = Field("mqtts://localhost:8883", pattern=r"^mqtts?://[A-Za-z0-9._-]+(:[0-9]{1,5})?/?$")
+    username: str = ""                      # "" = the device id
+    password_file: Path | None = None       # the device's own password, one line
+    ca_file: Path | None = None             # CA that signed the broker's certificate (mqtts://)
+    cert_file: Path | None = None           # optional client certificate (mutual TLS)
+    key_file: Path | None = None
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    reconnect_min_s: float = Field(1.0, gt=0.0, le=60.0)
+    reconnect_max_s: float = Field(120.0, gt=0.0, le=3600.0)
+    outbox_path: Path = Path("var/mqtt/outbox.sqlite")
+    outbox_max_events: int = Field(20000, ge=10)
+    outbox_max_bytes: int = Field(16 * 1024 * 1024, ge=4096)
+    health_interval_s: float = Field(60.0, ge=1.0, le=86400.0)
+    state_dir: Path = Path("var/mqtt")      # applied remote settings, installed updates
+    update_public_key_file: Path | None = None   # Ed25519 public key (PEM) that signs updates
+    ha_discovery: bool = False
+    ha_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class CallerListEntrySettings(_Section):
+    list: Literal["allow", "block"]
+    kind: Literal["exact", "prefix", "pattern"] = "exact"
+    value: str = Field(..., min_length=1, max_length=32)
+    note: str = ""
+    added_by: str = ""
+    expires_at: str = ""      # ISO 8601; empty = never
+
+
+class CallersSettings(_Section):
+    list_file: Path = Path("var/callers.csv")
+    flags_db: Path = Path("var/flags.db")
+    entries: tuple[CallerListEntrySettings, ...] = ()   # pushed centrally, added to the local list file
+    withheld: Literal["allow", "block"] = "allow"
+    first_ring: Literal["pass", "suppress"] = "pass"
+    repeat_action: Literal["none", "notice", "strict", "block"] = "strict"
+    repeat_days: float = Field(30.0, ge=0.0, le=3650.0)
+    share_flags: bool = False
+
+
+class ClipSettings(_Section):
+    enabled: bool = False
+    dir: Path = Path("var/clips")
+    pre_s: float = Field(2.0, ge=0.0, le=10.0)
+    post_s: float = Field(2.0, ge=0.0, le=10.0)
+    retention_days: float = Field(30.0, ge=0.0)
+    max_clips: int = Field(1000, ge=1)
+
+
 class Settings(_Section):
     device: DeviceSettings = DeviceSettings()
     audio: AudioSettings = AudioSettings()
@@ -123,6 +177,9 @@ class Settings(_Section):
     policy: PolicySettings = PolicySettings()
     recording: RecordingSettings = RecordingSettings()
     demo: DemoSettings = DemoSettings()
+    mqtt: MqttSettings = MqttSettings()
+    callers: CallersSettings = CallersSettings()
+    clips: ClipSettings = ClipSettings()
 
 
 def parse_settings(data: dict[str, Any], source: str = "<settings>") -> Settings:

@@ -1,0 +1,1 @@
+"""Caller memory: allow and block lists, repeat-abuser flags, review clips."""
