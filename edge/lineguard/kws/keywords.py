@@ -54,6 +54,9 @@ def _str_tuple(entry: dict, key: str, where: str, problems: list, required: bool
         if required:
             problems.append((where, f"missing '{key}'"))
         return ()
+    if required and value == []:
+        problems.append((where, f"'{key}' must not be empty"))
+        return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         problems.append((where, f"'{key}' must be a list of non-empty strings"))
         return ()

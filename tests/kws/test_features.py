@@ -1,0 +1,65 @@
+"""The one log-mel implementation: shapes, band limits, streaming == offline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lineguard.kws.features import FeatureConfig, StreamingLogMel, frame_count, log_mel, mel_filterbank
+
+
+def _audio(seconds: float = 1.3, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_frame_geometry_is_25ms_window_10ms_hop():
+    cfg = FeatureConfig()
+    assert (cfg.window_samples, cfg.hop_samples, cfg.sample_rate_hz) == (200, 80, 8000)
+    assert frame_count(199) == 0
+    assert frame_count(200) == 1
+    assert frame_count(8000) == 98
+    assert log_mel(np.zeros(8000, np.float32)).shape == (98, 40)
+
+
+def test_filterbank_stays_inside_100_to_3800_hz():
+    bank = mel_filterbank()
+    freqs = np.arange(bank.shape[0]) * 8000 / 256
+    active = freqs[bank.sum(axis=1) > 0]
+    assert active.min() >= 100 and active.max() <= 3800
+    assert np.all(bank.max(axis=0) > 0)  # no empty filter
+
+
+def test_tone_energy_lands_in_the_right_mel_bin():
+    feats = log_mel(_audio())
+    bank = mel_filterbank()
+    expected = int(np.argmax(bank[int(round(440 * 256 / 8000))]))
+    assert int(np.argmax(feats.mean(axis=0))) == expected
+
+
+@pytest.mark.parametrize("chunk", [1, 79, 80, 160, 333, 4000])
+def test_streaming_equals_offline_blocks_bit_for_bit(chunk):
+    audio = _audio()
+    offline = log_mel(audio, block_frames=4)
+    stream = StreamingLogMel(block_frames=4)
+    blocks = []
+    for start in range(0, audio.size, chunk):
+        blocks += stream.process(audio[start : start + chunk])
+    streamed = np.concatenate(blocks)
+    assert streamed.shape == offline.shape
+    assert np.array_equal(streamed, offline)
+
+
+def test_streaming_buffer_is_bounded_and_reset_restarts():
+    stream = StreamingLogMel(block_frames=4)
+    for _ in range(50):
+        stream.process(_audio(0.5))
+    assert stream._buffer.size < 4 * 80 + 200
+    stream.reset()
+    assert stream.frames_emitted == 0
+
+
+def test_block_frames_must_be_positive():
+    with pytest.raises(ValueError):
+        StreamingLogMel(block_frames=0)

@@ -1,0 +1,57 @@
+"""Smoothing, thresholds and the refractory rule (pure logic)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lineguard.kws.scoring import ScoreSmoother, ScoringRule, detect_track, smooth
+
+LABELS = ("_none", "a", "b")
+
+
+def _rule(threshold=0.5, refractory_s=1.0, smooth_windows=2):
+    return ScoringRule(LABELS, (2.0, threshold, threshold), smooth_windows, refractory_s)
+
+
+def _track():
+    rows = np.zeros((16, 3))
+    rows[:, 0] = 1.0
+    rows[2:4] = [0.0, 0.9, 0.1]  # a
+    rows[5:7] = [0.0, 0.1, 0.95]  # b, 0.3 s after a: inside refractory
+    rows[14:16] = [0.0, 0.0, 1.0]  # b again, later
+    return rows, np.arange(16) * 0.1
+
+
+def test_streaming_and_track_forms_agree():
+    rows, times = _track()
+    rule = _rule()
+    smoother = ScoreSmoother(rule)
+    streamed = [d for r, t in zip(rows, times) if (d := smoother.update(r, t)) is not None]
+    offline = detect_track(smooth(rows, rule.smooth_windows), times, rule)
+    assert streamed == offline
+    assert [d.keyword for d in offline] == ["a", "b"]
+    assert offline[0].time_s == pytest.approx(0.3)  # smoothing needs two windows
+    assert offline[1].time_s == pytest.approx(1.4)  # (0 + 1) / 2 reaches 0.5
+
+
+def test_refractory_zero_allows_back_to_back():
+    rows, times = _track()
+    rule = _rule(refractory_s=0.0, smooth_windows=1)
+    assert len(detect_track(smooth(rows, 1), times, rule)) == 6
+
+
+def test_disabled_label_never_fires_and_none_is_ignored():
+    rows, times = _track()
+    rule = ScoringRule(LABELS, (0.1, 2.0, 0.5), 1, 0.0)
+    fired = detect_track(smooth(rows, 1), times, rule)
+    assert {d.keyword for d in fired} == {"b"}
+
+
+def test_rule_validation():
+    with pytest.raises(ValueError):
+        ScoringRule(LABELS, (1.0, 1.0), 1, 1.0)
+    with pytest.raises(ValueError):
+        ScoringRule(LABELS, (1.0, 1.0, 1.0), 0, 1.0)
+    with pytest.raises(ValueError):
+        ScoringRule(LABELS, (1.0, 1.0, 1.0), 1, -1.0)

@@ -1,0 +1,95 @@
+"""Runtime tests on the shipped model: loads, hears a keyword, quiet on speech."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lineguard.errors import ConfigError, ModelError
+from lineguard.kws.factory import build_detector, default_model_path
+from lineguard.kws.keywords import load_keywords
+
+from .conftest import needs_espeak, speak
+
+MAX_MODEL_BYTES = 150 * 1024
+
+
+def test_shipped_model_is_small_int8_and_loads():
+    path = default_model_path()
+    assert path.is_file() and path.stat().st_size <= MAX_MODEL_BYTES
+    detector = build_detector(None, {}, None, 1.0)
+    assert detector.sample_rate_hz == 8000
+    assert detector._interp.get_input_details()[0]["dtype"] == np.int8
+    assert set(detector.rule.labels[1:]) == {k.id for k in load_keywords()}
+
+
+def test_quiet_on_silence_and_noise():
+    detector = build_detector(None, {}, None, 1.0)
+    rng = np.random.default_rng(3)
+    assert detector.process(np.zeros(8000 * 5, np.float32)) == []
+    assert detector.process((rng.standard_normal(8000 * 5) * 0.05).astype(np.float32)) == []
+
+
+@needs_espeak
+@pytest.mark.parametrize("text,voice,keyword", [
+    ("씨발", "ko", "ko_ssibal"),
+    ("shut up", "en-us", "en_shutup"),
+    ("you idiot", "en-us", "en_idiot"),
+])
+def test_detects_a_synthesized_keyword(tmp_path: Path, text, voice, keyword):
+    detector = build_detector(None, {}, None, 1.0)
+    audio = speak(tmp_path, text, voice)
+    hits = detector.process(audio)
+    assert [h.keyword for h in hits] == [keyword]
+    assert 0.5 < hits[0].time_s <= audio.size / 8000 and 0 < hits[0].score <= 1
+
+
+@needs_espeak
+@pytest.mark.parametrize("text,voice", [
+    ("안녕하세요 예약 확인하려고 전화드렸어요", "ko"),
+    ("hello I would like to book an appointment for tomorrow", "en-us"),
+])
+def test_quiet_on_a_normal_sentence(tmp_path: Path, text, voice):
+    detector = build_detector(None, {}, None, 1.0)
+    assert detector.process(speak(tmp_path, text, voice)) == []
+
+
+@needs_espeak
+def test_same_detections_whatever_the_chunk_size(tmp_path: Path):
+    detector = build_detector(None, {}, None, 1.0)
+    audio = np.concatenate([speak(tmp_path, "shut up", "en-us"), speak(tmp_path, "씨발", "ko")])
+    whole = detector.process(audio)
+    assert len(whole) == 2
+    for chunk in (1, 37, 80, 320, 4096):
+        detector.reset()
+        parts = []
+        for start in range(0, audio.size, chunk):
+            parts += detector.process(audio[start : start + chunk])
+        assert parts == whole
+
+
+@needs_espeak
+def test_reset_restarts_time_and_disabled_keywords_stay_silent(tmp_path: Path):
+    audio = speak(tmp_path, "씨발", "ko")
+    detector = build_detector(None, {}, None, 1.0)
+    first = detector.process(audio)
+    detector.reset()
+    assert detector.process(audio) == first
+    assert build_detector(["en"], {}, None, 1.0).process(audio) == []
+    assert build_detector(None, {"ko_ssibal": 1.0}, None, 1.0).process(audio) == []
+
+
+def test_factory_errors_name_the_problem(tmp_path: Path):
+    with pytest.raises(ModelError, match="not found"):
+        build_detector(None, {}, tmp_path / "nope.tflite", 1.0)
+    with pytest.raises(ConfigError, match="xx_unknown"):
+        build_detector(["xx_unknown"], {}, None, 1.0)
+    with pytest.raises(ConfigError, match="must be in"):
+        build_detector(None, {"en_idiot": 1.5}, None, 1.0)
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"not a model")
+    broken.with_suffix(".json").write_text(default_model_path().with_suffix(".json").read_text())
+    with pytest.raises(ModelError, match="broken.tflite"):
+        build_detector(None, {}, broken, 1.0)

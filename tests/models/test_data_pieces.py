@@ -1,0 +1,72 @@
+"""Pieces of the data pipeline: corpus filtering, channel simulation, windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kwstrain import channel, corpus
+from lineguard.kws.keywords import load_keywords
+
+RNG = np.random.default_rng(0)
+
+
+def test_english_sentences_hold_no_keyword():
+    texts = corpus.english_sentences(500)
+    assert len(texts) == 500
+    spellings = [s.lower() for k in load_keywords() if k.language == "en" for s in k.spellings]
+    assert not [t for t in texts if any(s in t.lower() for s in spellings)]
+
+
+def test_korean_sentences_are_filtered_hangul():
+    pytest.importorskip("konlpy")
+    texts = corpus.korean_sentences()
+    assert len(texts) > 2000
+    spellings = [s for k in load_keywords() if k.language == "ko" for s in k.spellings]
+    assert not [t for t in texts if any(s in t for s in spellings)]
+    assert all(not any("a" <= c.lower() <= "z" for c in t) for t in texts)
+
+
+def test_splits_are_stable_and_disjoint():
+    texts = corpus.english_sentences(300)
+    assert [corpus.split_of(t) for t in texts] == [corpus.split_of(t) for t in texts]
+    assert {corpus.split_of(t) for t in texts} == {"train", "val", "test"}
+
+
+def test_companding_round_trips_are_close():
+    x = (np.sin(np.linspace(0, 200, 8000)) * 0.5).astype(np.float32)
+    for fn in (channel.mu_law_round_trip, channel.a_law_round_trip):
+        y = fn(x)
+        assert y.shape == x.shape and np.max(np.abs(y - x)) < 0.03
+
+
+def test_gsm_round_trip_keeps_length_and_energy():
+    t = np.arange(8000) / 8000
+    x = (0.3 * np.sin(2 * np.pi * 700 * t)).astype(np.float32)
+    y = channel.gsm_round_trip(x)
+    assert y.shape == x.shape
+    assert 0.3 < np.std(y[800:]) / np.std(x[800:]) < 3
+
+
+def test_bandpass_cuts_outside_300_3400_hz():
+    t = np.arange(16000) / 8000
+    def gain(freq):
+        x = np.sin(2 * np.pi * freq * t).astype(np.float32)
+        return np.std(channel.bandpass(x)[4000:]) / np.std(x)
+    assert gain(1000) > 0.9
+    assert gain(100) < 0.1 and gain(3900) < 0.3
+
+
+def test_channel_sets_level_and_keeps_length():
+    x = RNG.standard_normal(8000).astype(np.float32) * 0.1
+    cfg = channel.ChannelConfig(reverb_prob=0, noise_prob=0, clip_prob=0, codec_probs=(1, 0, 0, 0),
+                                level_dbfs_range=(-20, -20))
+    y = channel.apply_channel(x, RNG, [], [], cfg)
+    assert y.shape == x.shape
+    assert 20 * np.log10(np.sqrt(np.mean(y**2))) == pytest.approx(-20, abs=1.5)
+
+
+def test_non_speech_sounds_are_bounded():
+    for _ in range(14):
+        x = channel.non_speech(4000, RNG)
+        assert x.shape == (4000,) and np.all(np.isfinite(x))

@@ -1,0 +1,42 @@
+"""A small real training run through the whole pipeline to an int8 .tflite."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("pyroomacoustics")
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+from kwstrain import pipeline  # noqa: E402
+from kwstrain.streams import build_streams  # noqa: E402
+from kwstrain.synthdata import load_clips  # noqa: E402
+from lineguard.kws.factory import build_detector  # noqa: E402
+
+ENABLED = ["ko_ssibal", "en_shutup"]
+
+
+@pytest.mark.slow
+def test_tiny_pipeline_end_to_end(tmp_path: Path):
+    build, out = tmp_path / "build", tmp_path / "tiny_kws"
+    keywords = pipeline.MODELS_DIR / "keywords.toml"
+    preset = pipeline.PRESETS["tiny"]
+    pipeline.run_data(build, preset, keywords, ENABLED, workers=1, splits=["train", "val"])
+    clips = load_clips(build / "clips_train.npz")
+    assert set(clips.labels) == {"_none", *ENABLED}
+    positive = [i for i in range(len(clips)) if clips.labels[i] != "_none"]
+    assert all(0 <= clips.kw_start[i] < clips.kw_end[i] <= clips.clip(i).size for i in positive)
+
+    result = pipeline.run_train(build, preset, keywords, ENABLED, out)
+    model = out.with_suffix(".tflite")
+    assert model.is_file() and result["bytes"] == model.stat().st_size <= 150 * 1024
+    detector = build_detector(ENABLED, {}, model, 1.0)
+    assert detector.rule.labels == ("_none", *ENABLED)
+    assert detector._interp.get_input_details()[0]["dtype"] == np.int8
+    streams = build_streams(load_clips(build / "clips_val.npz"), "en", set(), seed=0)
+    scores = detector.process_scores(streams["positive"].audio)
+    assert scores and all(abs(float(np.sum(s)) - 1.0) < 0.1 for _, s in scores)
