@@ -20,6 +20,7 @@ from lineguard.events import Direction
 from lineguard.gateway import EventSink
 from lineguard.line.virtual import FarEndScript
 from lineguard.recording.recorder import CallRecorder
+from lineguard.sdnotify import Notifier
 from lineguard.sinks import ConsoleSink, JsonLinesSink
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class StopFlag:
 
 def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) -> int:
     stop = StopFlag()
+    notifier = Notifier()
     previous = {sig: signal.signal(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)}
     sinks: list[EventSink] = [JsonLinesSink() if as_json else ConsoleSink()]
     audio_sinks = [CallRecorder(settings.recording.dir)] if settings.recording.enabled else []
@@ -50,11 +52,20 @@ def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) ->
         if is_simulated(settings):
             return _run_demo(settings, fast, stop, sinks, audio_sinks)
         gateway = build_hardware(settings, RealClock(), sinks, audio_sinks)
-        gateway.run(stop)
+        gateway.run(with_heartbeat(stop, notifier))
         return 0
     finally:
+        notifier.stopping()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def with_heartbeat(until, notifier: Notifier):
+    """The loop's stop check, also telling systemd READY=1 and pinging its watchdog."""
+    def check(gateway) -> bool:
+        notifier.heartbeat()
+        return until(gateway)
+    return check
 
 
 def _run_demo(settings: Settings, fast: bool, stop: StopFlag, sinks, audio_sinks) -> int:
