@@ -21,11 +21,11 @@ from lineguard.clock import Clock, rfc3339
 from lineguard.config import DETECTOR_RATE_HZ, Settings
 from lineguard.errors import LineGuardError, SafetyError
 from lineguard.events import (
-    CallEnded, CallStarted, CallTerminated, Event, Fault, KeywordDetected, Side, Status,
+    CallEnded, CallStarted, CallTerminated, EndedBy, Event, Fault, KeywordDetected, Side, Status,
     WarningFinished, WarningStarted, new_id,
 )
 from lineguard.kws.base import Detection, KeywordDetector
-from lineguard.line.base import LineEvent, LineMonitor
+from lineguard.line.base import CAP_LOOP, LineEvent, LineMonitor
 from lineguard.line.calls import (
     CallEnd, CallStart, CallTracker, DigitInCall, RingingStarted, RingingStopped, TrackOutput,
 )
@@ -36,6 +36,7 @@ from lineguard.policy import (
 )
 from lineguard.prompts import PromptLibrary
 from lineguard.relay.base import GuardedRelay
+from lineguard.relay.hangup import Energize, Finished, HangupSequence, Release, plan_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +60,14 @@ class _Call:
     digits: str = ""
     playing: Playback | None = None
     playing_level: str = ""
-    hangup: _Hangup | None = None
     severities: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class _Hangup:
     reason: HangUp
-    opened_s: float
-    release_at_s: float
+    call_id: str
+    sequence: HangupSequence
 
 
 class Gateway:
@@ -86,6 +86,9 @@ class Gateway:
         self.prompts = prompts
         self.severities = dict(severities)
         self.release_ms = release_ms
+        self.hangup_plan = plan_from_settings(settings.relay, settings.device.country, release_ms,
+                                              line_sense=CAP_LOOP in line.capabilities)
+        self.hangup: _Hangup | None = None
         self.sinks = list(sinks)
         self.audio_sinks = list(audio_sinks)
         self.policy = Policy(settings.policy)
@@ -154,6 +157,8 @@ class Gateway:
     # -- line -----------------------------------------------------------------
 
     def _on_line(self, event: LineEvent) -> None:
+        if self.hangup is not None:
+            self.hangup.sequence.observe(event)
         for out in self.tracker.feed(event):
             self._on_track(out)
 
@@ -188,9 +193,13 @@ class Gateway:
         if self.audio.is_playing():
             self.audio.stop_playback()
             self._finish_prompt(end.time_s, interrupted=True)
+        ended_by = end.ended_by
+        if self.hangup is not None:   # the call ended under the hang-up (e.g. handset put down)
+            self._run_hangup(self.hangup.sequence.abort(end.time_s), end_call=False)
+            ended_by = EndedBy.GATEWAY
         self._observe(CallOver(end.time_s))
         self.emit(CallEnded(time=end.time_s, call_id=call.call_id,
-                            duration_s=end.time_s - call.start_s, ended_by=end.ended_by))
+                            duration_s=end.time_s - call.start_s, ended_by=ended_by))
         for sink in self.audio_sinks:
             for event in sink.finish(call.call_id, end.time_s):
                 self.emit(event)
@@ -276,25 +285,38 @@ class Gateway:
 
     def _start_hangup(self, action: HangUp, time_s: float) -> None:
         assert self.call is not None
-        now = self.clock.now()
         self.tracker.gateway_opening()
-        self.relay.energize(now)
-        self.call.hangup = _Hangup(action, now, now + self.release_ms / 1000.0)
+        sequence = HangupSequence(self.hangup_plan)
+        self.hangup = _Hangup(action, self.call.call_id, sequence)
+        self._run_hangup(sequence.start(self.clock.now()))
 
     def _check_hangup(self, now: float) -> None:
         try:
             self.relay.check(now)
         except SafetyError as exc:
             self.emit(Fault(time=now, component="relay", message=str(exc), recovered=True))
-        call = self.call
-        if call is None or call.hangup is None or now < call.hangup.release_at_s:
-            return
-        hangup, call.hangup = call.hangup, None
-        self.relay.release()
-        self.emit(CallTerminated(time=now, call_id=call.call_id, reason=hangup.reason.reason,
-                                 keyword=hangup.reason.keyword))
-        for out in self.tracker.gateway_released(now):
-            self._on_track(out)
+        if self.hangup is not None:
+            self._run_hangup(self.hangup.sequence.tick(now))
+
+    def _run_hangup(self, commands: list, end_call: bool = True) -> None:
+        """Carry out the hang-up sequence's relay commands; report when it is over."""
+        hangup = self.hangup
+        assert hangup is not None
+        for cmd in commands:
+            if isinstance(cmd, Energize):
+                self.relay.energize(cmd.time_s)
+            elif isinstance(cmd, Release):
+                self.relay.release()
+            elif isinstance(cmd, Finished):
+                self.hangup = None
+                self.emit(CallTerminated(time=cmd.time_s, call_id=hangup.call_id, reason=hangup.reason.reason,
+                                         keyword=hangup.reason.keyword, verified=cmd.verified,
+                                         attempts=cmd.attempts))
+                if not end_call or cmd.verified is False or self.hangup_plan.flash_ms:
+                    self.tracker.gateway_holding = False   # the call may go on: the line tells when it ends
+                    continue
+                for out in self.tracker.gateway_released(cmd.time_s):
+                    self._on_track(out)
 
     # -- events -----------------------------------------------------------------
 

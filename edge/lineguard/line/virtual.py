@@ -26,6 +26,7 @@ from lineguard.line.profiles import CountryProfile
 CID_AFTER_FIRST_RING_S = 0.5
 DIGIT_INTERVAL_S = 0.4
 RINGBACK_S = 4.0
+DIAL_TONE_AFTER_S = 0.2         # re-closed loop after the exchange released the call
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ class VirtualLine:
         self._open_since_s = now_s if loop_open else None
         if self.phone_off_hook:
             self._at(now_s, LoopCurrent(now_s, not loop_open))
+            if not loop_open and self.released_s is not None:   # a new seizure: the exchange gives dial tone
+                self._at(now_s + DIAL_TONE_AFTER_S, Tone(now_s + DIAL_TONE_AFTER_S, "dial"))
 
     # -- audio --------------------------------------------------------------
 
