@@ -93,3 +93,26 @@ def cmd_flags(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _clips_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="settings file (TOML)")
+    sub = p.add_subparsers(dest="action", required=True)
+    exp = sub.add_parser("export", help="write clips as WAV files with a labels.csv to fill in")
+    exp.add_argument("out", type=Path)
+    exp.add_argument("--key-file", type=Path, help="recording key, to decrypt encrypted clips")
+
+
+@command("clips", "export detection clips for review and retraining", _clips_args)
+def cmd_clips(args: argparse.Namespace) -> int:
+    from lineguard.callers.clips import export_clips
+
+    settings = _settings(args)
+    decrypt = None
+    if args.key_file:
+        from lineguard.recording import crypto   # the recordings' AES-GCM format
+        key = crypto.load_key(args.key_file)
+        decrypt = lambda data: crypto.decrypt_bytes(key, data)  # noqa: E731
+    count = export_clips(settings.clips.dir, args.out, decrypt)
+    print(f"exported {count} clips to {args.out} (fill in the label column: true/false)")
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -46,13 +47,14 @@ def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
     return (data.astype(np.float32) / _INT16_FULL_SCALE), rate
 
 
-def write_wav(path: Path | str, samples: np.ndarray, sample_rate_hz: int) -> None:
-    """Write float samples (``(n,)`` or ``(n, channels)``) as 16-bit PCM."""
+def write_wav(path: Path | str | BinaryIO, samples: np.ndarray, sample_rate_hz: int) -> None:
+    """Write float samples (``(n,)`` or ``(n, channels)``) as 16-bit PCM to a path or binary file."""
     data = np.asarray(samples, dtype=np.float32)
     if data.ndim == 1:
         data = data[:, None]
     pcm = np.clip(np.round(data * _INT16_FULL_SCALE), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as wav:
+    target = path if hasattr(path, "write") else str(path)
+    with wave.open(target, "wb") as wav:
         wav.setnchannels(pcm.shape[1])
         wav.setsampwidth(2)
         wav.setframerate(int(sample_rate_hz))
