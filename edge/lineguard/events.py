@@ -62,6 +62,8 @@ class Event:
     call_id: str | None = None
     event_id: str = field(default_factory=new_id)
     ts: str | None = None
+    seq: int | None = None        # per-device sequence, stamped by the MQTT outbox
+    boot_id: str | None = None    # the boot that produced it, stamped by the MQTT outbox
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -210,3 +212,20 @@ class Fault(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = _REGISTRY
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallBlocked(Event):
+    TYPE: ClassVar[str] = "call_blocked"
+    caller_id: str | None
+    rule: str               # the list entry that matched, "withheld_policy" or "repeat_abuser"
+    answered: bool = False  # the box seized the line, played the blocked prompt and hung up
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallerFlagged(Event):
+    TYPE: ClassVar[str] = "caller_flagged"
+    caller_id: str
+    reason: str
+    expires_at: str
+    count: int = 1

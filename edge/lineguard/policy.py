@@ -46,6 +46,8 @@ class State(str, Enum):
 class CallBegan:
     time_s: float
     direction: Direction = Direction.INCOMING
+    announce: bool = False     # play the call-start notice (e.g. a flagged repeat caller)
+    strict: bool = False       # no warnings left: the first abuse brings the final message
 
 
 @dataclass(frozen=True)
@@ -175,12 +177,14 @@ def _ignore(policy: Policy, s: CallState, obs: Observation) -> Step:
 
 
 def _call_began(policy: Policy, s: CallState, obs: Observation) -> Step:
+    assert isinstance(obs, CallBegan)
     base = CallState(
         state=State.ACTIVE,
         call_start_s=obs.time_s,
+        warnings_given=policy.settings.warnings_before_final if obs.strict else 0,
         long_warning_at_s=policy._long_warning_due(obs.time_s),
     )
-    if policy.settings.announce_at_start:
+    if policy.settings.announce_at_start or obs.announce:
         return Step(dataclasses.replace(base, state=State.ANNOUNCING), (Play("notice", "notice"),))
     return Step(base)
 

@@ -232,3 +232,13 @@ def test_policy_is_pure():
     first = policy.step(state, Heard(T, "k"))
     second = policy.step(state, Heard(T, "k"))
     assert first == second and state == state_of(State.WARNED)
+
+
+def test_a_strict_call_goes_to_the_final_message_on_first_abuse():
+    _, actions = run(Policy(PolicySettings()), CallBegan(0, strict=True), Heard(1, "k"))
+    assert actions == [P_FINAL]
+
+
+def test_a_call_can_ask_for_the_notice():
+    state, actions = run(Policy(PolicySettings()), CallBegan(0, announce=True))
+    assert actions == [Play("notice", "notice")]
