@@ -1,0 +1,1 @@
+"""LineGuard provisioning: device identity, first-boot seed, fleet registry, service, self-test."""

@@ -1,0 +1,1 @@
+"""``lineguard selftest``: prove on site that every part of the gateway works."""
