@@ -18,7 +18,8 @@ from lineguard.config import Settings
 from lineguard.errors import ConfigError
 from lineguard.gateway import CallAudioSink, EventSink, Gateway
 from lineguard.kws.base import KeywordDetector
-from lineguard.line.base import LineMonitor
+from lineguard.callers.memory import CallerMemory
+from lineguard.line.base import CAP_SEIZE, LineMonitor
 from lineguard.line.profiles import profile_for
 from lineguard.line.virtual import FarEndScript, SimulatedLineMonitor, VirtualLine
 from lineguard.prompts import PromptLibrary
@@ -82,7 +83,8 @@ class SimulatedRig:
     def finished(self) -> bool:
         """The call is over and the worker has put the handset down."""
         gone = self.line.released_s is not None or self.line.far_gone_s is not None
-        return gone and self.gateway.idle and not self.line.phone_off_hook and not self.relay.energized
+        quiet = self.line.idle_after_s is not None and self.clock.now() >= self.line.idle_after_s
+        return (gone or quiet) and self.gateway.idle and not self.line.phone_off_hook and not self.relay.energized
 
 
 def build_simulated(settings: Settings, script: FarEndScript, clock: Clock,
@@ -124,5 +126,7 @@ def _gateway(settings: Settings, clock: Clock, audio, relay: GuardedRelay, monit
     prompts = PromptLibrary(settings.device.language, audio.sample_rate_hz,
                             a.prompt_level_dbfs + a.output_gain_db)
     prompts.load_all()
+    memory = CallerMemory.from_settings(settings.callers, settings.device.country,
+                                        can_seize=CAP_SEIZE in monitor.capabilities)
     return Gateway(settings, clock, audio, relay, monitor, detector or build_detector(settings), prompts,
-                   keyword_severities(settings), release_ms(settings), sinks, audio_sinks)
+                   keyword_severities(settings), release_ms(settings), sinks, audio_sinks, memory)

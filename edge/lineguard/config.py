@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -68,10 +68,32 @@ class RelaySettings(_Section):
     verify_window_ms: int = Field(1500, ge=200, le=10000)   # after re-closing: wait this long for proof
 
 
+_Hz = Field(gt=0.0, lt=4000.0)
+_Secs = Field(gt=0.0, le=30.0)
+
+
+class LineProfileOverrides(_Section):
+    """Country-profile values measured on site; None keeps the profile's own value."""
+
+    ring_on_s: float | None = Field(None, gt=0.0, le=10.0)
+    ring_off_s: float | None = Field(None, gt=0.0, le=20.0)
+    caller_id: Literal["bell202", "v23", "dtmf", "unknown"] | None = None
+    dial_tone_hz: tuple[Annotated[float, _Hz], ...] | None = Field(None, min_length=1, max_length=3)
+    busy_hz: tuple[Annotated[float, _Hz], ...] | None = Field(None, min_length=1, max_length=3)
+    busy_on_off_s: tuple[Annotated[float, _Secs], Annotated[float, _Secs]] | None = None
+    reorder_on_off_s: tuple[Annotated[float, _Secs], Annotated[float, _Secs]] | None = None
+    ringback_hz: tuple[Annotated[float, _Hz], ...] | None = Field(None, min_length=1, max_length=3)
+    ringback_on_off_s: tuple[Annotated[float, _Secs], Annotated[float, _Secs]] | None = None
+
+
 class LineSettings(_Section):
     backend: Literal["simulated", "board", "modem"] = "simulated"
     port: str = ""                 # e.g. /dev/ttyACM0
     baudrate: int = 115200
+    reconnect_delay_s: float = Field(2.0, ge=0.1, le=60.0)    # retry opening an unplugged board/modem
+    silence_timeout_s: float = Field(3.0, ge=1.5, le=60.0)    # board: no frame this long = fault, reconnect
+    decode_audio: bool = True      # hardware: caller ID, DTMF and tones from the line audio
+    profile: LineProfileOverrides = LineProfileOverrides()
 
 
 class DetectorSettings(_Section):
@@ -108,6 +130,20 @@ class PolicySettings(_Section):
 class RecordingSettings(_Section):
     enabled: bool = True
     dir: Path = Path("var/recordings")
+    segment_ms: int = Field(1000, ge=100, le=5000)     # at most this much audio is lost on a power cut
+    fsync: bool = True                                 # force each segment to the disk
+    encrypt: bool = False                              # AES-256-GCM at rest, key from key_file
+    key_file: Path | None = None                       # 32-byte key: raw, hex or base64 (provisioning)
+    evidence: Literal["terminated", "all", "off"] = "terminated"   # which calls get an evidence bundle
+    retention_days: int = Field(90, ge=0)              # 0: keep forever (quota still applies)
+    quota_mb: int = Field(4096, ge=0)                  # 0: no quota
+    min_free_mb: int = Field(200, ge=0)                # below this free space: prune, else stop recording
+
+    @model_validator(mode="after")
+    def _key_for_encryption(self) -> RecordingSettings:
+        if self.encrypt and self.key_file is None:
+            raise ValueError("encrypt = true needs key_file (the recording key from provisioning)")
+        return self
 
 
 class DemoSettings(_Section):
@@ -157,6 +193,7 @@ class CallersSettings(_Section):
     repeat_action: Literal["none", "notice", "strict", "block"] = "strict"
     repeat_days: float = Field(30.0, ge=0.0, le=3650.0)
     share_flags: bool = False
+    max_suppress_s: float = Field(90.0, ge=5.0, le=180.0)   # longest the phone side is kept disconnected
 
 
 class ClipSettings(_Section):

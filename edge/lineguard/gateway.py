@@ -21,11 +21,11 @@ from lineguard.clock import Clock, rfc3339
 from lineguard.config import DETECTOR_RATE_HZ, Settings
 from lineguard.errors import LineGuardError, SafetyError
 from lineguard.events import (
-    CallEnded, CallStarted, CallTerminated, EndedBy, Event, Fault, KeywordDetected, Side, Status,
+    CallBlocked, CallEnded, CallStarted, CallTerminated, EndedBy, Event, Fault, KeywordDetected, Side, Status,
     WarningFinished, WarningStarted, new_id,
 )
 from lineguard.kws.base import Detection, KeywordDetector
-from lineguard.line.base import CAP_LOOP, LineEvent, LineMonitor
+from lineguard.line.base import CAP_LOOP, CallerId, LineAudioObserver, LineEvent, LineFault, LineMonitor, Ring
 from lineguard.line.calls import (
     CallEnd, CallStart, CallTracker, DigitInCall, RingingStarted, RingingStopped, TrackOutput,
 )
@@ -36,6 +36,8 @@ from lineguard.policy import (
 )
 from lineguard.prompts import PromptLibrary
 from lineguard.relay.base import GuardedRelay
+from lineguard.callers.memory import CallerMemory
+from lineguard.callers.screening import Block, ScreenAction, Suppress
 from lineguard.relay.hangup import Energize, Finished, HangupSequence, Release, plan_from_settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class CallAudioSink(Protocol):
 class _Call:
     call_id: str
     start_s: float
+    caller_id: str | None = None
     digits: str = ""
     playing: Playback | None = None
     playing_level: str = ""
@@ -76,8 +79,11 @@ class Gateway:
     def __init__(self, settings: Settings, clock: Clock, audio: AudioPort, relay: GuardedRelay,
                  line: LineMonitor, detector: KeywordDetector, prompts: PromptLibrary,
                  severities: dict[str, str], release_ms: int,
-                 sinks: Iterable[EventSink] = (), audio_sinks: Iterable[CallAudioSink] = ()) -> None:
+                 sinks: Iterable[EventSink] = (), audio_sinks: Iterable[CallAudioSink] = (),
+                 memory: CallerMemory | None = None) -> None:
         self.settings = settings
+        self.memory = memory
+        self.rejecting: Playback | None = None     # blocked-call prompt playing on the seized line
         self.clock = clock
         self.audio = audio
         self.relay = relay
@@ -102,6 +108,8 @@ class Gateway:
                                     far_channel=a.far_end_channel, near_channel=a.near_end_channel)
         self.mute_until_s = 0.0
         self.pending_manual = False
+        self.line_audio_observers: list[LineAudioObserver] = []   # DSP on the 8 kHz line channel
+        self.pending_settings: tuple[Settings, KeywordDetector | None, dict[str, str] | None] | None = None
 
     # -- public ---------------------------------------------------------------
 
@@ -120,6 +128,23 @@ class Gateway:
         """The worker pressed the button (taken on the next block)."""
         self.pending_manual = True
 
+    def apply_settings(self, settings: Settings, detector: KeywordDetector | None = None,
+                       severities: dict[str, str] | None = None) -> None:
+        """New policy/detector settings (and optionally a new detector and severities), from any
+        thread: taken at the next block when the line is idle, else when the call ends."""
+        self.pending_settings = (settings, detector, severities)
+
+    def _take_settings(self) -> None:
+        (settings, detector, severities), self.pending_settings = self.pending_settings, None
+        self.settings = settings
+        self.policy = Policy(settings.policy)
+        self.state = self.policy.initial()
+        if detector is not None:
+            self.detector = detector
+        if severities is not None:
+            self.severities = dict(severities)
+        log.info("new settings taken")
+
     def shutdown(self) -> None:
         try:
             self.relay.release()
@@ -136,6 +161,8 @@ class Gateway:
     # -- one block ------------------------------------------------------------
 
     def step(self) -> None:
+        if self.pending_settings is not None and self.call is None:
+            self._take_settings()
         now = self.clock.now()
         for event in self.line.poll(now):
             self._on_line(event)
@@ -144,19 +171,37 @@ class Gateway:
         block = self.audio.read(self.block_frames)
         low = self.decimator.process(block)
         now = self.clock.now()
+        self._observe_line_audio(low, now)
         if self.call is not None:
             self._on_audio(block, low, now)
         if self.pending_manual:
             self.pending_manual = False
             self._observe(ManualTrigger(now))
         self._check_prompt(now)
+        self._check_reject(now)
         if self.call is not None:
             self._observe(Tick(now))
         self._check_hangup(now)
 
     # -- line -----------------------------------------------------------------
 
+    def _observe_line_audio(self, low: np.ndarray, now: float) -> None:
+        """Caller ID, DTMF and tones decoded from the line channel become line observations."""
+        if not self.line_audio_observers:
+            return
+        line = low[:, self.settings.audio.far_end_channel if self.audio.channels == 2 else 0]
+        start_s = now - len(line) / DETECTOR_RATE_HZ
+        for observer in self.line_audio_observers:
+            for event in observer.process(line, start_s):
+                self._on_line(event)
+
     def _on_line(self, event: LineEvent) -> None:
+        if isinstance(event, LineFault):
+            self.emit(Fault(time=event.time_s, call_id=self.call.call_id if self.call else None,
+                            component="line", message=event.message, recovered=event.recovered))
+            return
+        if self.memory is not None and self.call is None:
+            self._screen_line(event)
         if self.hangup is not None:
             self.hangup.sequence.observe(event)
         for out in self.tracker.feed(event):
@@ -166,8 +211,10 @@ class Gateway:
         if isinstance(out, RingingStarted):
             self.emit(Status(time=out.time_s, state="ringing"))
         elif isinstance(out, RingingStopped):
+            self._screen(self.memory.ringing_over() if self.memory else [], out.time_s)
             self.emit(Status(time=out.time_s, state="idle", detail="unanswered"))
         elif isinstance(out, CallStart):
+            self._screen(self.memory.ringing_over() if self.memory else [], out.time_s)
             self._start_call(out)
         elif isinstance(out, CallEnd):
             self._end_call(out)
@@ -183,8 +230,12 @@ class Gateway:
                               caller_id=start.caller_id, caller_name=start.caller_name,
                               dialed_number=start.dialed_number))
         for sink in self.audio_sinks:
-            sink.start(call.call_id, DETECTOR_RATE_HZ, self.audio.channels, start.time_s)
-        self._observe(CallBegan(start.time_s, start.direction))
+            self._guard_sink(start.time_s, sink.start, call.call_id, DETECTOR_RATE_HZ, self.audio.channels,
+                             start.time_s)
+        treat = self.memory.treatment(start.caller_id, self.clock.utc()) if self.memory else None
+        call.caller_id = start.caller_id
+        self._observe(CallBegan(start.time_s, start.direction, announce=bool(treat and treat.announce),
+                                strict=bool(treat and treat.strict)))
 
     def _end_call(self, end: CallEnd) -> None:
         call = self.call
@@ -201,9 +252,11 @@ class Gateway:
         self.emit(CallEnded(time=end.time_s, call_id=call.call_id,
                             duration_s=end.time_s - call.start_s, ended_by=ended_by))
         for sink in self.audio_sinks:
-            for event in sink.finish(call.call_id, end.time_s):
+            for event in self._guard_sink(end.time_s, sink.finish, call.call_id, end.time_s) or []:
                 self.emit(event)
         self.call = None
+        if self.memory is not None:
+            self.memory.call_done()
         self.emit(Status(time=end.time_s, state="idle"))
 
     def _on_digit(self, out: DigitInCall) -> None:
@@ -222,7 +275,7 @@ class Gateway:
     def _on_audio(self, block: np.ndarray, low: np.ndarray, now: float) -> None:
         assert self.call is not None
         for sink in self.audio_sinks:
-            sink.write(low)
+            self._guard_sink(now, sink.write, low)
         far = low[:, self.settings.audio.far_end_channel if self.audio.channels == 2 else 0]
         block_start_s = now - len(block) / self.audio.sample_rate_hz
         self.sides.add(low, block_start_s)
@@ -312,11 +365,68 @@ class Gateway:
                 self.emit(CallTerminated(time=cmd.time_s, call_id=hangup.call_id, reason=hangup.reason.reason,
                                          keyword=hangup.reason.keyword, verified=cmd.verified,
                                          attempts=cmd.attempts))
+                self._flag_caller(hangup, cmd.time_s)
                 if not end_call or cmd.verified is False or self.hangup_plan.flash_ms:
                     self.tracker.gateway_holding = False   # the call may go on: the line tells when it ends
                     continue
                 for out in self.tracker.gateway_released(cmd.time_s):
                     self._on_track(out)
+
+    def _guard_sink(self, time_s: float, method: Callable, *args):
+        """Call an audio sink; its failure (e.g. disk full) becomes a fault, never stops protection."""
+        try:
+            return method(*args)
+        except Exception as exc:   # noqa: BLE001 - reported as a fault event, the call stays protected
+            log.warning("call-audio sink %r failed: %s", method, exc, exc_info=not isinstance(exc, LineGuardError))
+            call_id = self.call.call_id if self.call is not None else None
+            self.emit(Fault(time=time_s, call_id=call_id, component="recorder", message=str(exc), recovered=True))
+            return None
+
+    # -- caller memory ------------------------------------------------------------
+
+    def _screen_line(self, event: LineEvent) -> None:
+        assert self.memory is not None
+        if isinstance(event, Ring) and event.active:
+            self._screen(self.memory.ring(self.clock.utc()), event.time_s)
+        elif isinstance(event, CallerId):
+            number = event.number if event.status == "ok" else event.status
+            self._screen(self.memory.caller_id_known(number, self.clock.utc()), event.time_s)
+
+    def _screen(self, actions: list[ScreenAction], time_s: float) -> None:
+        for action in actions:
+            if isinstance(action, Suppress) and action.on:
+                self.relay.energize(time_s, bound_s=self.settings.callers.max_suppress_s)
+            elif isinstance(action, Suppress):
+                self.relay.release()
+            elif isinstance(action, Block):
+                self.emit(CallBlocked(time=time_s, caller_id=action.caller_id, rule=action.rule,
+                                      answered=action.answer))
+                if action.answer:
+                    self._reject(time_s)
+
+    def _reject(self, time_s: float) -> None:
+        """Seize the line, tell the blocked caller, then release it."""
+        self.line.seize(time_s, True)
+        try:
+            samples = self.prompts.get("blocked")
+        except LineGuardError as exc:
+            self.emit(Fault(time=time_s, component="prompts", message=str(exc)))
+            samples = np.zeros(self.audio.sample_rate_hz // 2, np.float32)
+        self.rejecting = self.audio.play("blocked", samples)
+
+    def _check_reject(self, now: float) -> None:
+        if self.rejecting is not None and not self.audio.is_playing():
+            self.rejecting = None
+            self.line.seize(now, False)
+
+    def _flag_caller(self, hangup: _Hangup, time_s: float) -> None:
+        call = self.call
+        if self.memory is None or call is None or call.call_id != hangup.call_id:
+            return
+        flagged = self.memory.terminated(call.caller_id, hangup.reason.reason, call.call_id, time_s,
+                                         self.clock.utc())
+        if flagged is not None:
+            self.emit(flagged)
 
     # -- events -----------------------------------------------------------------
 

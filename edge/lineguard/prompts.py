@@ -16,7 +16,7 @@ from lineguard.audio.wavio import read_wav
 from lineguard.errors import AudioFormatError
 
 BUNDLED_DIR = Path(__file__).parent / "assets" / "prompts"
-PROMPT_IDS = ("notice", "warning", "final", "long_call", "long_call_final")
+PROMPT_IDS = ("notice", "warning", "final", "long_call", "long_call_final", "blocked")
 
 
 class PromptLibrary:

@@ -33,7 +33,7 @@ SCRIPT = [
 def speak(text: str, tmp: Path) -> np.ndarray:
     raw, out = tmp / "raw.wav", tmp / "out.wav"
     subprocess.run(["espeak-ng", "-v", VOICE, "-s", "155", "-p", "40", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(RATE_HZ), "-c", "1", "-b", "16", str(out),
+    subprocess.run(["sox", "-D", str(raw), "-r", str(RATE_HZ), "-c", "1", "-b", "16", str(out),
                     "highpass", "300", "lowpass", "3400", "norm", "-6"], check=True)
     return read_wav(out)[0][:, 0]
 

@@ -21,6 +21,7 @@ TEXTS = {
         "final": "폭언으로 인해 이 통화를 종료합니다.",
         "long_call": "통화 시간이 길어지고 있습니다. 잠시 후 통화가 종료됩니다.",
         "long_call_final": "최대 통화 시간이 지나 통화를 종료합니다.",
+        "blocked": "이 번호에서 걸려 온 전화는 받을 수 없습니다. 안녕히 계세요.",
     },
     "en": {
         "notice": "This call may be recorded. Abusive language is not tolerated.",
@@ -28,6 +29,7 @@ TEXTS = {
         "final": "This call is being ended due to verbal abuse.",
         "long_call": "This call has reached its time limit and will end soon.",
         "long_call_final": "The time limit has been reached. This call is now ending.",
+        "blocked": "Calls from this number are not accepted. Goodbye.",
     },
 }
 VOICES = {"ko": "ko+f3", "en": "en-us+f3"}
@@ -37,7 +39,7 @@ def synthesize(text: str, voice: str, out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-p", "50", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", str(raw), "-r", str(RATE_HZ), "-c", "1", "-b", "16", str(out),
+        subprocess.run(["sox", "-D", str(raw), "-r", str(RATE_HZ), "-c", "1", "-b", "16", str(out),
                         "highpass", "300", "lowpass", "3400", "norm", "-3", "pad", "0.1", "0.2"], check=True)
 
 

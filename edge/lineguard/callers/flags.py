@@ -42,15 +42,28 @@ class Flag:
 class FlagStore:
     def __init__(self, path: Path | str, country: str = "KR") -> None:
         self.country = country
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(SCHEMA)
-        self.db.commit()
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """Opened (and created) on first use, so a box that never flags anyone writes nothing."""
+        if self._db is None:
+            if str(self.path) != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path))
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(SCHEMA)
+            self._db.commit()
+        return self._db
+
+    def _exists(self) -> bool:
+        return self._db is not None or str(self.path) == ":memory:" or Path(self.path).exists()
 
     def close(self) -> None:
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def flag(self, caller_id: str | None, reason: str, call_id: str | None, now: datetime, days: float,
              source: str = "local") -> Flag | None:
@@ -69,6 +82,8 @@ class FlagStore:
         return self.get(number)
 
     def get(self, number: str) -> Flag | None:
+        if not self._exists():
+            return None
         row = self.db.execute("SELECT number, reason, call_id, flagged_at, expires_at, count, source "
                               "FROM flags WHERE number = ?", (number,)).fetchone()
         return _flag(row) if row else None
@@ -80,6 +95,8 @@ class FlagStore:
         return flag if flag and now < flag.expires_at else None
 
     def all(self) -> list[Flag]:
+        if not self._exists():
+            return []
         rows = self.db.execute("SELECT number, reason, call_id, flagged_at, expires_at, count, source "
                                "FROM flags ORDER BY flagged_at").fetchall()
         return [_flag(r) for r in rows]

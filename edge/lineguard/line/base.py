@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Ring:
@@ -74,6 +76,7 @@ CAP_RING = "ring"
 CAP_HOOK = "hook"
 CAP_LOOP = "loop_current"
 CAP_CALLER_ID = "caller_id"
+CAP_SEIZE = "seize"          # can take the line off-hook itself (modem, or a board with a hold circuit)
 
 
 class LineMonitor(Protocol):
@@ -85,3 +88,16 @@ class LineMonitor(Protocol):
 
     def poll(self, now_s: float) -> list[LineEvent]:
         """Observations that happened up to ``now_s``, oldest first; never blocks."""
+
+
+class SeizingLineMonitor(LineMonitor, Protocol):
+    """A monitor with ``CAP_SEIZE``: it can answer (seize) and release the line."""
+
+    def seize(self, now_s: float, off_hook: bool) -> None: ...
+
+
+class LineAudioObserver(Protocol):
+    """Decodes line observations (caller ID, DTMF, tones) from the 8 kHz line channel."""
+
+    def process(self, samples: np.ndarray, start_s: float) -> list[LineEvent]:
+        """``samples``: mono float32 at 8 kHz starting at ``start_s``; any chunk size."""

@@ -18,7 +18,7 @@ from lineguard.audio.resample import to_rate
 from lineguard.clock import Clock
 from lineguard.events import Direction
 from lineguard.line.base import (
-    CAP_CALLER_ID, CAP_HOOK, CAP_LOOP, CAP_RING,
+    CAP_CALLER_ID, CAP_HOOK, CAP_LOOP, CAP_RING, CAP_SEIZE,
     Answered, CallerId, Dtmf, Hook, LineEvent, LoopCurrent, Ring, Tone,
 )
 from lineguard.line.profiles import CountryProfile
@@ -49,6 +49,7 @@ class FarEndScript:
     near_leak: float = 0.3                     # worker heard on the line-side channel
     prompt_echo: float = 0.5                   # our prompt heard back on the line-side channel
     extra_events: tuple[LineEvent, ...] = ()   # e.g. DTMF keyed by the worker during the call
+    seizable: bool = False                     # the interface can answer the line itself
 
 
 @dataclass
@@ -76,6 +77,9 @@ class VirtualLine:
         self.far_gone_s: float | None = None         # far end hung up
         self.phone_off_hook = False
         self.far_heard: list[_Injected] = []        # our prompts, as the far end hears them
+        self.seized_s: float | None = None           # the box answered the line itself
+        self.unanswered = False                      # the phone never picked up
+        self.idle_after_s: float | None = None       # nothing more happens on the line after this
         self.answer_s = self._schedule_setup(profile)
         for event in script.extra_events:
             self._at(event.time_s, event)
@@ -122,10 +126,33 @@ class VirtualLine:
         out: list[LineEvent] = []
         while self._queue and self._queue[0][0] <= now_s:
             _, _, event = heapq.heappop(self._queue)
+            if self._unheard(event):
+                continue
             if isinstance(event, Hook):
                 self.phone_off_hook = event.off_hook
             out.append(event)
         return out
+
+    def _unheard(self, event: LineEvent) -> bool:
+        """Events that do not happen: rings after the box answered, the answer of a silenced phone."""
+        if self.seized_s is not None and isinstance(event, Ring) and event.time_s >= self.seized_s:
+            return True
+        is_answer = (self.script.direction is Direction.INCOMING and self.script.rings > 0
+                     and isinstance(event, (Hook, LoopCurrent)) and event.time_s == self.answer_s
+                     and getattr(event, "off_hook", getattr(event, "present", False)))
+        if is_answer and (self.relay_open or self.seized_s is not None):
+            # the phone was disconnected (or the box answered): the worker never picks up
+            self.unanswered = True
+            self.idle_after_s = self.answer_s + 10.0
+            return True
+        return False
+
+    def seize(self, now_s: float, off_hook: bool) -> None:
+        """The box itself answers (True) or releases (False) the line; the caller then hangs up."""
+        if off_hook:
+            self.seized_s = now_s
+        else:
+            self.idle_after_s = now_s + 1.0
 
     def _update(self, now_s: float) -> None:
         connected = self.released_s is None and self.far_gone_s is None
@@ -207,11 +234,16 @@ def _window(source: np.ndarray, start_frame: float, frames: int) -> np.ndarray:
 class SimulatedLineMonitor:
     """LineMonitor over a :class:`VirtualLine` (ring, hook, loop, caller ID)."""
 
-    capabilities = frozenset({CAP_RING, CAP_HOOK, CAP_LOOP, CAP_CALLER_ID})
-
     def __init__(self, line: VirtualLine) -> None:
         self.line = line
         self.history: list[LineEvent] = []
+        caps = {CAP_RING, CAP_HOOK, CAP_LOOP, CAP_CALLER_ID} | ({CAP_SEIZE} if line.script.seizable else set())
+        self.capabilities = frozenset(caps)
+        self.seizes: list[tuple[float, bool]] = []
+
+    def seize(self, now_s: float, off_hook: bool) -> None:
+        self.seizes.append((now_s, off_hook))
+        self.line.seize(now_s, off_hook)
 
     def open(self) -> None:
         pass

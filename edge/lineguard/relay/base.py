@@ -42,6 +42,7 @@ class GuardedRelay:
         self.relay = relay
         self.max_energized_s = max_energized_ms / 1000.0
         self._since_s: float | None = None
+        self._bound_s = self.max_energized_s
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self.forced_releases = 0
@@ -50,12 +51,14 @@ class GuardedRelay:
     def energized(self) -> bool:
         return self.relay.energized
 
-    def energize(self, now_s: float) -> None:
+    def energize(self, now_s: float, bound_s: float | None = None) -> None:
+        """Energize; ``bound_s`` (e.g. ring suppression) replaces the default bound for this time."""
         with self._lock:
             self.relay.energize()
             self._since_s = now_s
+            self._bound_s = bound_s or self.max_energized_s
             self._cancel_timer()
-            self._timer = threading.Timer(self.max_energized_s, self._watchdog)
+            self._timer = threading.Timer(self._bound_s, self._watchdog)
             self._timer.daemon = True
             self._timer.start()
 
@@ -67,10 +70,10 @@ class GuardedRelay:
 
     def check(self, now_s: float) -> None:
         """Release if the bound is passed on the gateway clock; raise to report it."""
-        if self._since_s is not None and now_s - self._since_s > self.max_energized_s:
+        if self._since_s is not None and now_s - self._since_s > self._bound_s:
             self.release()
             self.forced_releases += 1
-            raise SafetyError(f"relay energized longer than {self.max_energized_s:.1f} s; released")
+            raise SafetyError(f"relay energized longer than {self._bound_s:.1f} s; released")
 
     def close(self) -> None:
         try:
@@ -79,7 +82,7 @@ class GuardedRelay:
             self.relay.close()
 
     def _watchdog(self) -> None:
-        log.error("relay watchdog: energized longer than %.1f s, releasing", self.max_energized_s)
+        log.error("relay watchdog: energized longer than %.1f s, releasing", self._bound_s)
         self.forced_releases += 1
         try:
             self.relay.release()
