@@ -77,6 +77,7 @@ class _Link:
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
 
     def round_trip(self, topic: str, timeout_s: float) -> Outcome:
         remedy = "Register the device on the broker (`lineguard provision register`) and reload Mosquitto."
@@ -99,6 +100,12 @@ class _Link:
         if reason_code.is_failure:
             self.connect_reason = str(reason_code)
         self.connected.set()
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        if not self.connected.is_set():
+            self.connect_reason = (f"the broker closed the connection ({reason_code}); "
+                                   "is the client certificate missing or not signed by the fleet CA?")
+            self.connected.set()
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
         self.granted = list(reason_codes)
