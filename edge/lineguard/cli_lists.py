@@ -105,14 +105,11 @@ def _clips_args(p: argparse.ArgumentParser) -> None:
 
 @command("clips", "export detection clips for review and retraining", _clips_args)
 def cmd_clips(args: argparse.Namespace) -> int:
-    from lineguard.callers.clips import export_clips
+    from lineguard.callers.clips import clip_cipher, export_clips
+    from lineguard.recording.crypto import load_key
 
     settings = _settings(args)
-    decrypt = None
-    if args.key_file:
-        from lineguard.recording import crypto   # the recordings' AES-GCM format
-        key = crypto.load_key(args.key_file)
-        decrypt = lambda data: crypto.decrypt_bytes(key, data)  # noqa: E731
+    decrypt = clip_cipher(load_key(args.key_file))[1] if args.key_file else None
     count = export_clips(settings.clips.dir, args.out, decrypt)
     print(f"exported {count} clips to {args.out} (fill in the label column: true/false)")
     return 0

@@ -80,3 +80,18 @@ def test_encrypted_clips_need_the_key_to_export(tmp_path):
     with pytest.raises(ConfigError, match="encrypted"):
         export_clips(tmp_path / "clips", tmp_path / "out")
     assert export_clips(tmp_path / "clips", tmp_path / "out2", decrypt=lambda b: b[::-1]) == 3
+
+
+def test_real_encryption_round_trip_and_wrong_key(tmp_path):
+    from lineguard.callers.clips import clip_cipher
+    from lineguard.errors import AudioFormatError
+
+    enc, dec = clip_cipher(b"k" * 32)
+    clips, _ = protected_call(tmp_path, encrypt=enc)
+    blob = (tmp_path / "clips" / clips.saved[0].file).read_bytes()
+    assert blob[:4] == b"LGC1" and b"RIFF" not in blob
+    assert export_clips(tmp_path / "clips", tmp_path / "out", decrypt=dec) == 3
+    assert read_wav(next((tmp_path / "out" / "audio").glob("*.wav")))[1] == 8000
+    _, wrong = clip_cipher(b"x" * 32)
+    with pytest.raises(AudioFormatError, match="wrong key"):
+        wrong(blob)

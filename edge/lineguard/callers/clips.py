@@ -27,6 +27,32 @@ from lineguard.events import CallTerminated, Event, KeywordDetected
 log = logging.getLogger(__name__)
 
 Encryptor = Callable[[bytes], bytes]
+CLIP_MAGIC = b"LGC1"     # clip file: magic, 12-byte nonce, AES-256-GCM ciphertext (tag at the end)
+
+
+def clip_cipher(key: bytes) -> tuple[Encryptor, Callable[[bytes], bytes]]:
+    """(encrypt, decrypt) for whole clip files with the recording key."""
+    import os as _os
+
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from lineguard.errors import AudioFormatError
+
+    aead = AESGCM(key)
+
+    def encrypt(data: bytes) -> bytes:
+        nonce = _os.urandom(12)
+        return CLIP_MAGIC + nonce + aead.encrypt(nonce, data, CLIP_MAGIC)
+
+    def decrypt(blob: bytes) -> bytes:
+        if not blob.startswith(CLIP_MAGIC) or len(blob) < 4 + 12 + 16:
+            raise AudioFormatError("not an encrypted LineGuard clip")
+        try:
+            return aead.decrypt(blob[4:16], blob[16:], CLIP_MAGIC)
+        except InvalidTag:
+            raise AudioFormatError("clip does not decrypt with this key (wrong key or tampered)") from None
+    return encrypt, decrypt
 
 
 @dataclass(frozen=True)
@@ -229,3 +255,15 @@ def read_labels(export_dir: Path) -> list[LabelledClip]:
     if problems:
         raise ConfigError(str(source), problems)
     return out
+
+
+def clip_capture_from_settings(settings) -> ClipCapture | None:
+    """The site's clip capture (None when clips are off); encrypted when recordings are."""
+    c = settings.clips
+    if not c.enabled:
+        return None
+    encrypt = None
+    if settings.recording.encrypt and settings.recording.key_file is not None:
+        from lineguard.recording.crypto import load_key
+        encrypt = clip_cipher(load_key(settings.recording.key_file))[0]
+    return ClipCapture(c.dir, c.pre_s, c.post_s, c.retention_days, c.max_clips, encrypt)
