@@ -26,8 +26,8 @@ run: $(STAMP)  ## run the gateway (simulated line with the demo call unless the 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)  ## speed and memory figures
-	$(BIN)/python -m pytest -q tests/bench --benchmark-only 2>/dev/null || true
+bench: $(STAMP) bench-kws  ## speed and memory figures (whole pipeline, keyword spotter)
+	$(BIN)/python edge/scripts/bench_pipeline.py
 
 prompts: $(STAMP)  ## regenerate the bundled warning prompts (espeak-ng)
 	$(BIN)/python edge/scripts/make_prompts.py
