@@ -8,6 +8,7 @@ as ``file: key: why``. Every key and its default is documented in
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -184,6 +185,12 @@ class CallerListEntrySettings(_Section):
     expires_at: str = ""      # ISO 8601; empty = never
 
 
+class CentralFlagSettings(_Section):
+    number: str = Field(..., min_length=1, max_length=32)
+    reason: Literal["abuse", "threat"] = "abuse"
+    expires_at: datetime
+
+
 class CallersSettings(_Section):
     list_file: Path = Path("var/callers.csv")
     flags_db: Path = Path("var/flags.db")
@@ -194,6 +201,7 @@ class CallersSettings(_Section):
     repeat_days: float = Field(30.0, ge=0.0, le=3650.0)
     share_flags: bool = False
     max_suppress_s: float = Field(90.0, ge=5.0, le=180.0)   # longest the phone side is kept disconnected
+    central_flags: tuple[CentralFlagSettings, ...] = ()      # the organisation's flags (used with share_flags)
 
 
 class ClipSettings(_Section):

@@ -84,3 +84,16 @@ def test_repeat_abuser_notice(tmp_path):
     call(settings_for(tmp_path), "0109998888", ABUSIVE)
     _, again = call(settings_for(tmp_path, repeat_action="notice"), "0109998888")
     assert [w.level for w in again.of_type("warning_started")][:1] == ["notice"]
+
+
+def test_central_flags_are_merged_when_shared(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    soon = (datetime.now(timezone.utc) + timedelta(days=5)).isoformat()
+    s = settings_for(tmp_path, share_flags=True, repeat_action="block",
+                     central_flags=[{"number": "010-4444-3333", "expires_at": soon}])
+    _, sink = call(s, "01044443333")
+    assert sink.of_type("call_blocked")[0].rule == "repeat_abuser"
+    s = settings_for(tmp_path / "other", share_flags=False, repeat_action="block",
+                     central_flags=[{"number": "010-7777-3333", "expires_at": soon}])
+    _, sink = call(s, "01077773333")
+    assert not sink.of_type("call_blocked")

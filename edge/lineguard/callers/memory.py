@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from lineguard.callers.flags import FlagStore
 from lineguard.callers.lists import CallerLists, ListFile, parse_entry
@@ -36,6 +36,9 @@ class CallerMemory:
         entries = ListFile(settings.list_file, country).load() + central_entries(settings, country)
         lists = CallerLists(entries, settings.withheld, country)
         flags = FlagStore(settings.flags_db, country)
+        if settings.share_flags and settings.central_flags:
+            flags.merge_central([(f.number, f.reason, _aware(f.expires_at)) for f in settings.central_flags],
+                                datetime.now(timezone.utc))
         screen = CallerScreen(lists, settings.first_ring, settings.repeat_action, can_seize)
         return cls(settings, lists, flags, screen)
 
@@ -80,3 +83,7 @@ def central_entries(settings: CallersSettings, country: str) -> tuple:
     if problems:
         raise ConfigError("settings", problems)
     return tuple(out)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
