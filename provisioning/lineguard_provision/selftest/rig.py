@@ -24,7 +24,6 @@ from lineguard.relay.base import GuardedRelay
 log = logging.getLogger(__name__)
 
 SIM_CALLER = "0212345678"
-SIM_CALL_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ def simulated_rig(settings: Settings, clock: VirtualClock | None = None, caller:
 
     clock = clock or VirtualClock()
     rate = 8000
-    script = FarEndScript(far_audio=np.zeros(int(SIM_CALL_S * rate), np.float32), sample_rate_hz=rate,
+    script = FarEndScript(far_audio=np.zeros(rate, np.float32), sample_rate_hz=rate, far_hangs_up=False,
                           direction=Direction.INCOMING, rings=2, caller_number=caller,
                           exchange_release_ms=release_ms(settings))
     line = VirtualLine(clock, script, profile_for(settings.device.country), settings.audio.sample_rate_hz)

@@ -100,7 +100,8 @@ def check_loopback(ctx: Context) -> Outcome:
     finally:
         audio.stop_playback()
     echo = _tone_dbfs(heard[len(heard) // 10:], opts.tone_hz, audio.sample_rate_hz)
-    data = {"played_dbfs": round(level_dbfs, 1), "echo_dbfs": round(echo, 1), "noise_dbfs": round(noise, 1)}
+    data = {"played_dbfs": round(level_dbfs, 1), "echo_dbfs": round(float(echo), 1),
+            "noise_dbfs": round(float(noise), 1)}
     if echo < noise + opts.min_echo_over_noise_db:
         return Outcome(Status.FAIL, f"test tone not heard back (echo {echo:.1f} dBFS, noise {noise:.1f} dBFS)",
                        "Check audio.output_device, the transformer wiring to the line and the output volume "
