@@ -59,15 +59,18 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
 @command("replay", "run the full gateway over a WAV file on a virtual clock", _replay_args)
 def cmd_replay(args: argparse.Namespace) -> int:
     from lineguard.events import Direction
-    from lineguard.recording.recorder import CallRecorder
+    from lineguard.recording.recorder import Recorder
     from lineguard.replay import build_replay, run_rig
     from lineguard.sinks import ConsoleSink, JsonLinesSink
 
     settings = _settings(args)
     sink = JsonLinesSink() if args.json else ConsoleSink()
-    audio_sinks = [CallRecorder(args.record_dir)] if args.record_dir else []
+    recorder = None
+    if args.record_dir:
+        recording = settings.recording.model_copy(update={"dir": args.record_dir})
+        recorder = Recorder(recording, device_id=settings.device.id)
     rig = build_replay(args.audio, settings, Direction(args.direction), args.realtime,
-                       sinks=[sink], audio_sinks=audio_sinks)
+                       sinks=[sink, recorder] if recorder else [sink], audio_sinks=[recorder] if recorder else [])
     run_rig(rig)
     return 0
 

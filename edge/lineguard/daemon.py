@@ -19,7 +19,7 @@ from lineguard.config import Settings
 from lineguard.events import Direction
 from lineguard.gateway import EventSink
 from lineguard.line.virtual import FarEndScript
-from lineguard.recording.recorder import CallRecorder
+from lineguard.recording.recorder import Recorder
 from lineguard.sdnotify import Notifier
 from lineguard.sinks import ConsoleSink, JsonLinesSink
 
@@ -47,7 +47,10 @@ def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) ->
     notifier = Notifier()
     previous = {sig: signal.signal(sig, stop.set) for sig in (signal.SIGTERM, signal.SIGINT)}
     sinks: list[EventSink] = [JsonLinesSink() if as_json else ConsoleSink()]
-    audio_sinks = [CallRecorder(settings.recording.dir)] if settings.recording.enabled else []
+    audio_sinks = [Recorder.from_settings(settings)] if settings.recording.enabled else []
+    for recorder in audio_sinks:
+        recorder.recover()            # finish recordings cut off by a crash or power cut
+        sinks.append(recorder)        # it keeps each call's events for the evidence bundle
     try:
         if is_simulated(settings):
             return _run_demo(settings, fast, stop, sinks, audio_sinks)

@@ -194,6 +194,7 @@ class RecordingSaved(Event):
     duration_s: float
     sha256: str
     encrypted: bool = False
+    evidence_dir: str | None = None   # the evidence bundle holding it (terminated calls)
 
 
 @dataclass(frozen=True, kw_only=True)
