@@ -69,7 +69,8 @@ def test_mqtt_password_line_and_acl(tmp_path):
     assert line.startswith("dev-a:$7$101$")
     assert mosquitto.verify_password_line(line, "dev-a", password)
     assert not mosquitto.verify_password_line(line, "dev-a", password + "x")
-    assert ident.path("mosquitto.acl").read_text().splitlines() == ["user dev-a", "topic readwrite lineguard/v1/dev-a/#"]
+    acl = ident.path("mosquitto.acl").read_text().splitlines()
+    assert acl == ["user dev-a", "topic readwrite lineguard/v1/dev-a/#"]
 
 
 def test_running_twice_changes_nothing(tmp_path):

@@ -23,6 +23,8 @@ from lineguard_provision.selftest.steps_system import check_mqtt, close_mqtt
 
 from .broker import tls_broker
 
+pytest.importorskip("lineguard.mqtt.connection", reason="lineguard.mqtt not in this build")
+
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):

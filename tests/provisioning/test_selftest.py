@@ -11,7 +11,7 @@ import pytest
 
 from lineguard.config import parse_settings
 from lineguard.errors import LineGuardError, ModelError
-from lineguard.line.base import CAP_HOOK, CAP_LOOP, CAP_RING, Hook, LoopCurrent, Ring
+from lineguard.line.base import CAP_RING, Hook, LoopCurrent, Ring
 from lineguard_provision.selftest.context import Clip, ClockSync, Context
 from lineguard_provision.selftest.report import Status
 from lineguard_provision.selftest.rig import AudioDevice, simulated_rig
@@ -266,7 +266,8 @@ def test_a_step_that_raises_is_reported_with_its_remedy():
 
     result = run_step(_ctx(), Step("x", "X", explode, "Replug the board."))
     assert result.status is Status.FAIL
-    assert result.outcome.detail == "LineGuardError: serial port vanished" and result.outcome.remedy == "Replug the board."
+    assert result.outcome.detail == "LineGuardError: serial port vanished"
+    assert result.outcome.remedy == "Replug the board."
 
 
 def test_unknown_step_is_rejected():
@@ -302,4 +303,3 @@ def test_progress_display_shows_each_result_and_what_to_do(capsys, tmp_path):
 
 def test_every_step_is_covered():
     assert STEP_NAMES == ("audio", "line", "ring", "loopback", "relay", "mqtt", "model", "clock", "disk")
-    assert {CAP_HOOK, CAP_LOOP}
