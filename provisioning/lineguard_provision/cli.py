@@ -84,7 +84,8 @@ def _seed(args: argparse.Namespace) -> int:
     out = args.out or ident.bundle_dir / "seed"
     changed = write_seed(ident, out, opts)
     print(f"seed for {ident.device_id} in {out} ({'updated' if changed else 'unchanged'}): "
-          "copy user-data and meta-data to the SD card's boot partition")
+          "copy user-data and meta-data to the SD card's boot partition "
+          "(or run firstboot.sh once as root on an image without cloud-init)")
     return 0
 
 

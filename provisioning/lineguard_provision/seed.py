@@ -10,6 +10,7 @@ enables the service.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,15 +84,41 @@ def to_toml(data: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class SeedFile:
+    """A file the first boot writes on the Pi."""
+
+    path: Path
+    content: bytes
+    mode: str            # octal, e.g. "0640"
+    owner: str           # "user:group"
+
+
+def seed_files(identity: DeviceIdentity, opts: SeedOptions) -> list[SeedFile]:
+    files = [SeedFile(CONFIG_PATH, to_toml(device_config(identity, opts)).encode(), "0640", "root:lineguard"),
+             SeedFile(Path("/") / UNIT_DIR / UNIT_NAME, unit_text().encode(), "0644", "root:root")]
+    for name, (target, mode) in CREDENTIALS.items():
+        files.append(SeedFile(CRED_DIR / target, identity.path(name).read_bytes(), mode, "root:lineguard"))
+    return files
+
+
+def install_commands(opts: SeedOptions) -> list[list[str]]:
+    """After the files: tighten /etc/lineguard, install LineGuard in a venv, enable the service."""
+    pip = [f"{VENV}/bin/pip", "install", "--upgrade"]
+    if opts.pip_index_url:
+        pip += ["--index-url", opts.pip_index_url]
+    return [
+        ["chmod", "0750", "/etc/lineguard", str(CRED_DIR)],
+        ["chgrp", "lineguard", "/etc/lineguard", str(CRED_DIR)],
+        ["python3", "-m", "venv", "--system-site-packages", str(VENV)],
+        [*pip, opts.package_spec],
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "--now", UNIT_NAME],
+    ]
+
+
 def user_data(identity: DeviceIdentity, opts: SeedOptions = SeedOptions()) -> str:
     """The cloud-init ``user-data`` document (``#cloud-config``)."""
-    files = [_file(CONFIG_PATH, to_toml(device_config(identity, opts)).encode(), "0640", "root:lineguard"),
-             _file(Path("/") / UNIT_DIR / UNIT_NAME, unit_text().encode(), "0644", "root:root")]
-    for name, (target, mode) in CREDENTIALS.items():
-        files.append(_file(CRED_DIR / target, identity.path(name).read_bytes(), mode, "root:lineguard"))
-    pip = f"{VENV}/bin/pip install --upgrade"
-    if opts.pip_index_url:
-        pip += f" --index-url {opts.pip_index_url}"
     doc = {
         "hostname": identity.device_id,
         "timezone": opts.timezone,
@@ -99,15 +126,8 @@ def user_data(identity: DeviceIdentity, opts: SeedOptions = SeedOptions()) -> st
                               "lock_passwd": True, "groups": "audio,gpio,dialout"}],
         "package_update": True,
         "packages": list(APT_PACKAGES),
-        "write_files": files,
-        "runcmd": [
-            ["chmod", "0750", "/etc/lineguard", str(CRED_DIR)],
-            ["chgrp", "lineguard", "/etc/lineguard", str(CRED_DIR)],
-            ["python3", "-m", "venv", "--system-site-packages", str(VENV)],
-            ["sh", "-c", f"{pip} '{opts.package_spec}'"],
-            ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", UNIT_NAME],
-        ],
+        "write_files": [_file(f) for f in seed_files(identity, opts)],
+        "runcmd": install_commands(opts),
     }
     return "#cloud-config\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
 
@@ -118,19 +138,23 @@ def meta_data(identity: DeviceIdentity) -> str:
 
 
 def write_seed(identity: DeviceIdentity, out_dir: Path, opts: SeedOptions = SeedOptions()) -> list[Path]:
-    """Write ``user-data`` and ``meta-data`` (owner-only: they carry secrets); return changed files."""
+    """Write ``user-data``, ``meta-data`` and ``firstboot.sh`` (owner-only: secrets); return changed files."""
     ensure_private_dir(out_dir)
     changed = []
-    for name, text in (("user-data", user_data(identity, opts)), ("meta-data", meta_data(identity))):
+    from lineguard_provision.firstboot import firstboot_script
+
+    outputs = (("user-data", user_data(identity, opts)), ("meta-data", meta_data(identity)),
+               ("firstboot.sh", firstboot_script(identity, opts)))
+    for name, text in outputs:
         if write_private(out_dir / name, text.encode("utf-8")):
             changed.append(out_dir / name)
     return changed
 
 
-def _file(path: Path, content: bytes, mode: str, owner: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"path": str(path), "permissions": mode, "owner": owner}
+def _file(f: SeedFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": str(f.path), "permissions": f.mode, "owner": f.owner}
     try:
-        text = content.decode("utf-8")
+        text = f.content.decode("utf-8")
         printable = text.isprintable() or all(c.isprintable() or c in "\n\t" for c in text)
     except UnicodeDecodeError:
         printable = False
@@ -138,8 +162,8 @@ def _file(path: Path, content: bytes, mode: str, owner: str) -> dict[str, Any]:
         entry["content"] = text
     else:
         entry["encoding"] = "b64"
-        entry["content"] = base64.b64encode(content).decode("ascii")
-    if owner != "root:root":
+        entry["content"] = base64.b64encode(f.content).decode("ascii")
+    if f.owner != "root:root":
         entry["defer"] = True        # written after the lineguard user exists
     return entry
 
@@ -150,8 +174,7 @@ def _toml_value(value: Any, where: str) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
+        return json.dumps(value, ensure_ascii=False)     # a JSON string is a valid TOML basic string
     raise ProvisionError(f"{where}: cannot write {type(value).__name__} to config.toml")
 
 

@@ -72,7 +72,7 @@ def test_install_steps_user_and_service(ident):
     assert "python3-pyaudio" in doc["packages"]
     commands = [" ".join(c) for c in doc["runcmd"]]
     assert any("venv --system-site-packages /opt/lineguard/venv" in c for c in commands)
-    assert any("--index-url https://pypi.example/simple 'lineguard[pi]==0.1.0'" in c for c in commands)
+    assert any("--index-url https://pypi.example/simple lineguard[pi]==0.1.0" in c for c in commands)
     assert commands[-1] == "systemctl enable --now lineguard.service"
 
 
@@ -80,7 +80,7 @@ def test_meta_data_and_seed_files_are_owner_only_and_idempotent(ident, tmp_path)
     assert yaml.safe_load(meta_data(ident)) == {"instance-id": "lineguard-clinic-042",
                                                 "local-hostname": "clinic-042"}
     out = tmp_path / "seed"
-    assert len(write_seed(ident, out)) == 2
+    assert len(write_seed(ident, out)) == 3
     for name in ("user-data", "meta-data"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o600
     mtime = (out / "user-data").stat().st_mtime_ns
@@ -96,3 +96,35 @@ def test_bad_seed_options_are_rejected_before_writing(ident, tmp_path):
     assert not (tmp_path / "seed" / "user-data").exists()
     with pytest.raises(ProvisionError, match="x.y"):
         to_toml({"x": {"y": [1]}})
+
+
+def test_firstboot_script_writes_the_same_files(ident, tmp_path):
+    import shutil
+    import subprocess
+
+    from lineguard_provision.firstboot import firstboot_script
+    from lineguard_provision.seed import seed_files
+
+    if shutil.which("sh") is None or shutil.which("base64") is None:
+        pytest.skip("needs sh and base64")
+    script = tmp_path / "firstboot.sh"
+    script.write_text(firstboot_script(ident))
+    root = tmp_path / "rootfs"
+    for _ in range(2):                                   # safe to run again
+        done = subprocess.run(["sh", str(script)], env={"ROOT": str(root), "PATH": "/usr/bin:/bin"},
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    for f in seed_files(ident, SeedOptions()):
+        target = root / str(f.path).lstrip("/")
+        assert target.read_bytes() == f.content, f.path
+        assert stat.S_IMODE(target.stat().st_mode) == int(f.mode, 8), f.path
+    assert not list(root.rglob("*.tmp"))
+    text = script.read_text()
+    assert "systemctl enable --now lineguard.service" in text and "useradd --system" in text
+
+
+def test_write_seed_includes_the_firstboot_script(ident, tmp_path):
+    out = tmp_path / "seed"
+    write_seed(ident, out)
+    assert stat.S_IMODE((out / "firstboot.sh").stat().st_mode) == 0o600
+    assert (out / "firstboot.sh").read_text().startswith("#!/bin/sh\n")
