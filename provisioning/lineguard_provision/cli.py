@@ -140,6 +140,8 @@ def _selftest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the machine-readable report")
     p.add_argument("--only", action="append", default=[], metavar="STEP",
                    help=f"run only these steps (repeat or comma-separate): {', '.join(STEP_NAMES)}")
+    p.add_argument("--apply-gain", action="store_true",
+                   help="write the output gain the loopback step measured into the --config file")
 
 
 @command("selftest", "prove on site that audio, line, relay, MQTT, model, clock and disk work", _selftest_args)
@@ -163,5 +165,23 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         published = ctx.shared.get("published")
         if published is not None:
             progress.console.print(f"report {'published' if published else 'NOT published'} over MQTT")
+    _apply_gain(args, report)
     sys.stdout.flush()
     return 0 if report.passed else 1
+
+
+def _apply_gain(args: argparse.Namespace, report) -> None:
+    from lineguard.errors import ConfigError
+    from lineguard_provision.selftest.calibration import set_output_gain
+
+    if not args.apply_gain:
+        return
+    if args.config is None:
+        raise ConfigError("selftest", [("--apply-gain", "needs --config: the file to write the gain into")])
+    gain = next((s.outcome.data.get("output_gain_db") for s in report.steps if s.name == "loopback"), None)
+    if gain is None:
+        print("loopback did not pass: gain not changed", file=sys.stderr)
+        return
+    changed = set_output_gain(args.config, gain)
+    print(f"audio.output_gain_db = {gain:.1f} {'written to' if changed else 'already in'} {args.config}",
+          file=sys.stderr)

@@ -303,3 +303,48 @@ def test_progress_display_shows_each_result_and_what_to_do(capsys, tmp_path):
 
 def test_every_step_is_covered():
     assert STEP_NAMES == ("audio", "line", "ring", "loopback", "relay", "mqtt", "model", "clock", "disk")
+
+
+class _FakePyAudio:
+    """Just enough of the `pyaudio` module to enumerate devices."""
+
+    DEVICES = [{"name": "bcm2835 Headphones: - (hw:0,0)", "maxInputChannels": 0, "maxOutputChannels": 8},
+               {"name": "USB Audio CODEC: - (hw:1,0)", "maxInputChannels": 2, "maxOutputChannels": 2}]
+
+    class PyAudio:
+        terminated = False
+
+        def get_device_count(self):
+            return len(_FakePyAudio.DEVICES)
+
+        def get_device_info_by_index(self, index):
+            return _FakePyAudio.DEVICES[index]
+
+        def terminate(self):
+            _FakePyAudio.PyAudio.terminated = True
+
+
+def test_hardware_rig_lists_alsa_devices_through_pyaudio(monkeypatch):
+    import sys
+
+    from lineguard_provision.selftest.rig import hardware_rig
+
+    monkeypatch.setitem(sys.modules, "pyaudio", _FakePyAudio)
+    settings = _settings(audio={"backend": "pyaudio", "input_device": "CODEC"}, relay={"backend": "gpio"},
+                         line={"backend": "board", "port": "/dev/ttyACM0"})
+    ctx = Context(settings, hardware_rig(settings))
+    outcome = _run(ctx, "audio")
+    assert outcome.status is Status.PASS and outcome.data["picked"] == "USB Audio CODEC: - (hw:1,0)"
+    assert outcome.data["devices"][0] == "0: bcm2835 Headphones: - (hw:0,0) (in 0, out 8)"
+    assert _FakePyAudio.PyAudio.terminated
+
+
+def test_hardware_rig_without_pyaudio_fails_with_the_install_hint(monkeypatch):
+    import sys
+
+    from lineguard_provision.selftest.rig import hardware_rig
+
+    monkeypatch.setitem(sys.modules, "pyaudio", None)
+    settings = _settings(audio={"backend": "pyaudio"}, relay={"backend": "gpio"}, line={"backend": "board"})
+    outcome = _run(Context(settings, hardware_rig(settings)), "audio")
+    assert outcome.status is Status.FAIL and "python3-pyaudio" in outcome.detail
