@@ -147,6 +147,14 @@ class RecordingSettings(_Section):
         return self
 
 
+class PromptSettings(_Section):
+    files: dict[str, Path] = {}                        # site recordings per prompt id, e.g. warning = "..."
+    full_scale_dbm: float = Field(0.0, ge=-30.0, le=20.0)   # line level (dBm, 600 ohm) of a full-scale sine
+    max_line_dbm: float = Field(-9.0, ge=-40.0, le=-9.0)    # prompts never louder than this on the line
+    max_length_s: float = Field(20.0, ge=1.0, le=120.0)     # a site prompt longer than this is refused
+    min_level_dbfs: float = Field(-45.0, ge=-80.0, le=-10.0)  # a site prompt quieter than this is refused
+
+
 class DemoSettings(_Section):
     audio: Path | None = None   # None: the bundled demo call
     rings: int = Field(2, ge=0, le=10)
@@ -221,6 +229,7 @@ class Settings(_Section):
     detector: DetectorSettings = DetectorSettings()
     policy: PolicySettings = PolicySettings()
     recording: RecordingSettings = RecordingSettings()
+    prompts: PromptSettings = PromptSettings()
     demo: DemoSettings = DemoSettings()
     mqtt: MqttSettings = MqttSettings()
     callers: CallersSettings = CallersSettings()

@@ -7,7 +7,7 @@ measured on site by the installer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lineguard.errors import ConfigError
 
@@ -48,3 +48,17 @@ def profile_for(code: str) -> CountryProfile:
         return PROFILES[code]
     except KeyError:
         raise ConfigError("device.country", [("device.country", f"no profile for {code!r}")]) from None
+
+
+def with_overrides(profile: CountryProfile, overrides: dict[str, object]) -> CountryProfile:
+    """The profile with site-measured values (``line.profile`` in the config) put in; None keeps a value."""
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    unknown = set(changes) - set(CountryProfile.__dataclass_fields__)
+    if unknown:
+        raise ConfigError("line.profile", [(f"line.profile.{key}", "not a profile value") for key in sorted(unknown)])
+    return replace(profile, **changes)
+
+
+def site_profile(settings) -> CountryProfile:
+    """The country profile of ``device.country`` with the ``line.profile`` overrides applied."""
+    return with_overrides(profile_for(settings.device.country), settings.line.profile.model_dump())

@@ -1,0 +1,174 @@
+"""End to end: firmware under CPython <-> pty pair <-> pyserial <-> BoardLineMonitor <-> CallTracker."""
+
+from __future__ import annotations
+
+import os
+import select
+import tty
+from pathlib import Path
+
+import pytest
+
+from lineguard.events import Direction, EndedBy
+from lineguard.line.base import Answered, Hook, LineFault, LoopCurrent, Ring
+from lineguard.line.board import COMPONENT, BoardLineMonitor
+from lineguard.line.calls import CallEnd, CallStart, CallTracker, RingingStarted, TrackState
+from lineguard.line.serial_link import SerialLink
+from tests.firmware.sim_machine import WDT_RESET, SimLine, SimWorld, boot
+
+STEP_MS = 20
+
+
+class PtyBench:
+    """A simulated board plugged into a pseudo-terminal, reachable at a stable path."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = tmp_path / "ttyLINESENSE"
+        self.now_ms = 0
+        self.master: int | None = None
+        self.board = None
+        self.events: list = []
+        self.tracker = CallTracker()
+        self.tracked: list = []
+        self.frozen = False
+
+    def plug(self, reset_cause: int = 1, off_hook: bool = False) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self.master, self.slave = master, slave
+        if self.port.is_symlink():
+            self.port.unlink()
+        self.port.symlink_to(os.ttyname(slave))
+        self.power_on(reset_cause, off_hook)
+
+    def power_on(self, reset_cause: int = 1, off_hook: bool = False, line_v: float | None = None) -> None:
+        world = SimWorld(reset_cause)
+        world.now_ms = self.now_ms
+        self.world, main = boot(world)
+        world.uart_fd = self.master
+        self.line = SimLine(world)
+        if off_hook:
+            self.line.off_hook()
+        if line_v is not None:
+            self.line.line_v = line_v
+        self.line.apply(world.now_ms)
+        self.board = main.Board()
+        self.board.start()
+
+    def unplug(self) -> None:
+        os.close(self.master)
+        os.close(self.slave)
+        self.master = self.board = None
+
+    def run(self, monitor: BoardLineMonitor, ms: int) -> None:
+        for _ in range(0, ms, STEP_MS):
+            self.now_ms += STEP_MS
+            if self.board is not None and not self.frozen:
+                written = self.world.uart_written
+                for _ in range(STEP_MS // 5):
+                    self.world.advance(5)
+                    self.board.service()
+                if self.world.uart_written != written:       # let the kernel hand the bytes over
+                    select.select([self.slave], [], [], 0.5)
+            for event in monitor.poll(self.now_ms / 1000.0):
+                self.events.append(event)
+                self.tracked += self.tracker.feed(event)
+            self.tracked += self.tracker.tick(self.now_ms / 1000.0)
+
+    def take(self, kinds=object) -> list:
+        out = [e for e in self.events if isinstance(e, kinds)]
+        self.events.clear()
+        return out
+
+
+@pytest.fixture
+def bench(tmp_path):
+    b = PtyBench(tmp_path)
+    b.plug()
+    yield b
+    if b.master is not None:
+        b.unplug()
+
+
+def monitor_for(bench: PtyBench) -> BoardLineMonitor:
+    return BoardLineMonitor(SerialLink(str(bench.port), 115200, 0.5, COMPONENT), silence_timeout_s=3.0)
+
+
+def test_incoming_call_survives_unplug_and_replug(bench):
+    mon = monitor_for(bench)
+    mon.open()
+    bench.run(mon, 400)
+    assert bench.take() == [] and mon.firmware and "1.0.0" in mon.firmware
+    bench.line.ring_hz = 20.0
+    bench.run(mon, 1000)
+    bench.line.ring_hz = 0.0
+    bench.run(mon, 1000)
+    assert [(type(e), e.active) for e in bench.take()] == [(Ring, True), (Ring, False)]
+    bench.line.off_hook()
+    bench.run(mon, 300)
+    assert {type(e) for e in bench.take()} == {Hook, LoopCurrent}
+    assert isinstance(bench.tracked[0], RingingStarted)
+    start = bench.tracked[-1]
+    assert isinstance(start, CallStart) and start.direction is Direction.INCOMING
+
+    bench.unplug()                                 # USB cable pulled mid-call
+    bench.run(mon, 1000)
+    (fault,) = bench.take()
+    assert isinstance(fault, LineFault) and not fault.recovered and "lost" in fault.message
+    assert bench.tracker.state is TrackState.IN_CALL
+
+    bench.plug(off_hook=True)                      # plugged back: the board boots again, call still up
+    bench.run(mon, 1500)
+    (back,) = bench.take()
+    assert isinstance(back, LineFault) and back.recovered, bench.events
+    assert bench.tracker.state is TrackState.IN_CALL and len(bench.tracked) == 2
+
+    bench.line.idle()                              # the worker hangs up
+    bench.run(mon, 300)
+    assert bench.tracked[-1] == CallEnd(bench.tracked[-1].time_s, EndedBy.NEAR_END)
+    assert mon.stats.protocol_errors == 0
+
+
+def test_board_reset_mid_stream_is_a_recovered_fault_and_keeps_the_call(bench):
+    mon = monitor_for(bench)
+    bench.line.off_hook()
+    bench.run(mon, 2000)                           # outgoing: off-hook, then the far end answers
+    bench.line.line_v = -8.0
+    bench.run(mon, 300)
+    assert any(isinstance(e, Answered) for e in bench.take())
+    assert isinstance(bench.tracked[-1], CallStart) and bench.tracked[-1].direction is Direction.OUTGOING
+    os.write(bench.master, b"\xa5\x01\x07\x11\x05\x00")   # the board died halfway through a frame
+    bench.power_on(WDT_RESET, off_hook=True, line_v=-8.0)   # ...and the watchdog restarted it
+    bench.run(mon, 1000)
+    faults = bench.take()
+    assert len(faults) == 1 and faults[0].recovered and "restarted" in faults[0].message
+    assert "reset cause 3" in faults[0].message and mon.stats.resets == 1
+    assert bench.tracker.state is TrackState.IN_CALL
+
+
+def test_a_silent_board_is_a_fault_and_is_reopened(bench):
+    mon = monitor_for(bench)
+    bench.run(mon, 500)
+    bench.frozen = True                            # firmware hangs, the port stays open
+    bench.run(mon, 3600)
+    (fault,) = bench.take()
+    assert not fault.recovered and "silent" in fault.message
+    bench.frozen = False
+    bench.run(mon, 1500)
+    (back,) = bench.take()
+    assert back.recovered
+
+
+def test_a_board_that_is_not_there_at_start_is_a_fault_then_found(tmp_path):
+    bench = PtyBench(tmp_path)
+    mon = monitor_for(bench)
+    bench.slave = os.open(os.devnull, os.O_RDONLY)
+    bench.run(mon, 1000)
+    os.close(bench.slave)
+    (fault,) = bench.take()
+    assert "cannot open" in fault.message
+    bench.plug()
+    bench.run(mon, 1000)
+    assert [f.recovered for f in bench.take()] == [True]
+    bench.unplug()

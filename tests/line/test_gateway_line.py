@@ -1,0 +1,77 @@
+"""Line observations through the gateway: faults, call waiting, DTMF codes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lineguard.app import build_simulated
+from lineguard.clock import VirtualClock
+from lineguard.config import parse_settings
+from lineguard.events import Direction
+from lineguard.line.base import CallerId, Dtmf, LineFault
+from lineguard.line.calls import CallTracker, TrackState
+from lineguard.line.base import Hook, Ring
+from lineguard.line.virtual import FarEndScript
+from lineguard.sinks import MemorySink
+from tests.fakes import MarkerDetector
+
+
+def run_script(script: FarEndScript):
+    sink = MemorySink()
+    rig = build_simulated(parse_settings({}), script, VirtualClock(), detector=MarkerDetector({}), sinks=[sink])
+    limit = rig.line.answer_s + len(script.far_audio) / script.sample_rate_hz + 30
+    rig.gateway.run(lambda gw: rig.finished() or rig.clock.now() > limit)
+    return rig, sink
+
+
+def quiet(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 8000), np.float32)
+
+
+def test_line_faults_become_fault_events_and_the_call_goes_on():
+    script = FarEndScript(quiet(6), 8000, rings=1, caller_number="0212345678",
+                          extra_events=(LineFault(6.0, "board lost"), LineFault(7.0, "board back", recovered=True)))
+    rig, sink = run_script(script)
+    faults = [e for e in sink.events if e.TYPE == "fault"]
+    assert [(f.component, f.message, f.recovered) for f in faults] == [
+        ("line", "board lost", False), ("line", "board back", True)]
+    started = next(e for e in sink.events if e.TYPE == "call_started")
+    assert all(f.call_id == started.call_id for f in faults)
+    assert [e.TYPE for e in sink.events].count("call_started") == 1
+    assert [e.TYPE for e in sink.events].count("call_ended") == 1
+
+
+def test_call_waiting_caller_id_during_a_call_starts_nothing_and_plays_nothing():
+    script = FarEndScript(quiet(6), 8000, rings=1, caller_number="0212345678",
+                          extra_events=(CallerId(8.0, "0109999999", "WAITING"),))
+    rig, sink = run_script(script)
+    kinds = [e.TYPE for e in sink.events]
+    assert kinds.count("call_started") == 1 and "warning_started" not in kinds
+    started = next(e for e in sink.events if e.TYPE == "call_started")
+    assert started.caller_id == "0212345678"
+    assert rig.audio.history == []
+
+
+def test_tracker_ignores_call_waiting_and_reports_in_call_digits():
+    t = CallTracker()
+    t.feed(Ring(0, True))
+    t.feed(CallerId(1, "111"))
+    (start,) = t.feed(Hook(5, True))
+    assert t.feed(CallerId(9, "222", "OTHER")) == [] and t.state is TrackState.IN_CALL
+    (digit,) = t.feed(Dtmf(10, "*"))
+    assert digit.digit == "*" and start.caller_id == "111"
+
+
+def test_dtmf_code_during_the_call_is_a_manual_trigger():
+    script = FarEndScript(quiet(12), 8000, rings=0,
+                          extra_events=(Dtmf(2.0, "*"), Dtmf(2.3, "9")))
+    rig, sink = run_script(script)
+    warning = next(e for e in sink.events if e.TYPE == "warning_started")
+    assert abs(warning.time - 2.3) < 0.05           # the policy acted on the worker's code at once
+
+
+def test_outgoing_dialed_number_reaches_call_started():
+    script = FarEndScript(quiet(4), 8000, direction=Direction.OUTGOING, dialed="0212345678")
+    rig, sink = run_script(script)
+    started = next(e for e in sink.events if e.TYPE == "call_started")
+    assert started.direction is Direction.OUTGOING and started.dialed_number == "0212345678"
