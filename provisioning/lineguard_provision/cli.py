@@ -22,16 +22,8 @@ def _fleet(p: argparse.ArgumentParser) -> None:
                    help="fleet CA, keys, registry and device bundles (env LINEGUARD_FLEET_DIR; default ./fleet)")
 
 
-def _provision_args(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="step", required=True)
-    ident = sub.add_parser("identity", help="create or complete a device identity bundle")
-    ident.add_argument("device_id", nargs="?", help="e.g. clinic-042 (default: a new lg-xxxxxxxx)")
-    ident.add_argument("--site", default="")
-    ident.add_argument("--installer", default="")
-    _fleet(ident)
-    seed = sub.add_parser("seed", help="write cloud-init user-data/meta-data for the SD card's boot partition")
-    seed.add_argument("device_id")
-    seed.add_argument("--out", type=Path, help="default: <fleet>/devices/<id>/seed")
+def _seed_options(seed: argparse.ArgumentParser) -> None:
+    seed.add_argument("--out", type=Path, help="seed directory (default: <fleet>/devices/<id>/seed)")
     seed.add_argument("--broker-url", default="mqtts://mqtt.lineguard.example:8883")
     seed.add_argument("--package", default="lineguard[pi]", help="pip requirement to install on the Pi")
     seed.add_argument("--index-url", default="", help="pip index URL (default: pip's own)")
@@ -42,9 +34,26 @@ def _provision_args(p: argparse.ArgumentParser) -> None:
     seed.add_argument("--line-port", default="/dev/ttyACM0")
     seed.add_argument("--timezone", default="Asia/Seoul")
     _fleet(seed)
+
+
+def _provision_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="step", required=True)
+    ident = sub.add_parser("identity", help="create or complete a device identity bundle")
+    ident.add_argument("device_id", nargs="?", help="e.g. clinic-042 (default: a new lg-xxxxxxxx)")
+    ident.add_argument("--site", default="")
+    ident.add_argument("--installer", default="")
+    _fleet(ident)
+    seed = sub.add_parser("seed", help="write cloud-init user-data/meta-data for the SD card's boot partition")
+    seed.add_argument("device_id")
+    _seed_options(seed)
     reg = sub.add_parser("register", help="add the device to the fleet registry and the broker's files")
     reg.add_argument("device_id")
     _fleet(reg)
+    device = sub.add_parser("device", help="identity, register and seed in one go (each step idempotent)")
+    device.add_argument("device_id")
+    device.add_argument("--site", default="")
+    device.add_argument("--installer", default="")
+    _seed_options(device)
     lst = sub.add_parser("list", help="list the fleet registry")
     _fleet(lst)
     broker = sub.add_parser("broker-cert", help="issue the central broker's TLS certificate from the fleet CA")
@@ -129,7 +138,13 @@ def _install_service(args: argparse.Namespace) -> int:
     return 0
 
 
-_PROVISION = {"identity": _identity, "seed": _seed, "register": _register, "list": _list,
+def _device(args: argparse.Namespace) -> int:
+    for step in (_identity, _register, _seed):
+        step(args)
+    return 0
+
+
+_PROVISION = {"device": _device, "identity": _identity, "seed": _seed, "register": _register, "list": _list,
               "broker-cert": _broker_cert, "install-service": _install_service}
 
 

@@ -94,6 +94,8 @@ def ensure_identity(fleet_dir: Path, device_id: str, site: str = "", installer: 
 
 def load_identity(bundle: Path) -> DeviceIdentity:
     """Read a complete bundle; raise naming every missing file."""
+    if not bundle.is_dir():
+        raise BundleError(f"no device bundle at {bundle}: run `lineguard provision identity {bundle.name}` first")
     missing = [name for name in BUNDLE_FILES if not (bundle / name).is_file()]
     if missing:
         raise BundleError(f"{bundle}: incomplete device bundle, missing {', '.join(missing)} "
