@@ -29,7 +29,7 @@ COMMAND_TIMEOUT_S = 2.0
 CID_SETTLE_S = 0.5          # flush a caller-ID block this long after its last field
 MAX_LINE_BYTES = 256
 INIT_COMMANDS = ("ATE0", "AT+VCID=1", "AT#CID=1")
-_FIELD = re.compile(r"^\s*(DATE|TIME|NMBR|NAME|DDN_NMBR|MESG)\s*=\s*(.*?)\s*$")
+_FIELD = re.compile(r"\b(DATE|TIME|NMBR|NAME|DDN_NMBR|MESG)\s*=\s*(.*?)\s*$")   # noise may precede it
 _NUMBER = re.compile(r"^\+?[0-9*#\- ]{1,32}$")
 _PRIVATE = {"P", "PRIVATE", "WITHHELD", "ANONYMOUS"}
 _UNAVAILABLE = {"O", "OUT OF AREA", "UNAVAILABLE", "UNKNOWN"}
@@ -102,9 +102,13 @@ class ModemLineMonitor:
             return self._init_answer(line, now_s)
         if line == "RING":
             return self._flush_cid() + [Ring(now_s, True), Ring(now_s, False)]
-        match = _FIELD.match(line)
+        match = _FIELD.search(line)
         if match:
             key, value = match.groups()
+            if key == "NMBR" and not _readable_number(value):
+                self.garbled_lines += 1
+                log.warning("%s: garbled number %r ignored", COMPONENT, value)
+                return []
             out = self._flush_cid() if key in self._cid else []
             self._cid[key] = value
             self._cid_s = now_s
@@ -153,10 +157,12 @@ def _number(raw: str) -> tuple[str | None, str]:
         return None, "private"
     if value in _UNAVAILABLE or not value:
         return None, "unavailable"
-    if not _NUMBER.match(value):
-        log.warning("%s: garbled number %r: reported as unavailable", COMPONENT, raw)
-        return None, "unavailable"
     return value.replace(" ", "").replace("-", ""), "ok"
+
+
+def _readable_number(raw: str) -> bool:
+    value = raw.strip().upper()
+    return value in _PRIVATE or value in _UNAVAILABLE or bool(_NUMBER.match(value))
 
 
 def open_monitor(settings: Settings) -> ModemLineMonitor:
