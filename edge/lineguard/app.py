@@ -109,7 +109,19 @@ def build_hardware(settings: Settings, clock: Clock, sinks: Iterable[EventSink] 
     audio = PyAudioPort(clock, a.sample_rate_hz, a.channels, a.input_device, a.output_device)
     relay = GuardedRelay(GpioRelay(settings.relay.pin, settings.relay.active_high),
                          settings.relay.max_energized_ms)
-    return _gateway(settings, clock, audio, relay, build_line_monitor(settings), None, sinks, audio_sinks)
+    gateway = _gateway(settings, clock, audio, relay, build_line_monitor(settings), None, sinks, audio_sinks)
+    gateway.line_audio_observers += build_line_audio_observers(settings)
+    return gateway
+
+
+def build_line_audio_observers(settings: Settings) -> list:
+    """Caller ID, DTMF and tones decoded from the line audio (``line.decode_audio``)."""
+    if not settings.line.decode_audio:
+        return []
+    from lineguard.dsp.decoder import LineAudioDecoder
+    from lineguard.line.profiles import site_profile
+
+    return [LineAudioDecoder(site_profile(settings))]
 
 
 def build_line_monitor(settings: Settings) -> LineMonitor:
@@ -122,9 +134,7 @@ def build_line_monitor(settings: Settings) -> LineMonitor:
 def _gateway(settings: Settings, clock: Clock, audio, relay: GuardedRelay, monitor: LineMonitor,
              detector: KeywordDetector | None, sinks: Iterable[EventSink],
              audio_sinks: Iterable[CallAudioSink]) -> Gateway:
-    a = settings.audio
-    prompts = PromptLibrary(settings.device.language, audio.sample_rate_hz,
-                            a.prompt_level_dbfs + a.output_gain_db)
+    prompts = PromptLibrary.from_settings(settings, audio.sample_rate_hz)
     prompts.load_all()
     memory = CallerMemory.from_settings(settings.callers, settings.device.country,
                                         can_seize=CAP_SEIZE in monitor.capabilities)

@@ -6,6 +6,7 @@ recording (see docs/prompts.md).
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,9 @@ TEXTS = {
     },
 }
 VOICES = {"ko": "ko+f3", "en": "en-us+f3"}
+# A speech compressor (4:1 above -20 dB) keeps the crest factor near 14 dB, so a prompt reaches its
+# calibrated speech level (-16 dBFS by default) with peaks below -1 dBFS instead of being turned down.
+COMPAND = ["compand", "0.0005,0.03", "-70,-70,-40,-30,-20,-17,0,-12", "0", "-70", "0.001"]
 
 
 def synthesize(text: str, voice: str, out: Path) -> None:
@@ -40,16 +44,31 @@ def synthesize(text: str, voice: str, out: Path) -> None:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-p", "50", "-w", str(raw), text], check=True)
         subprocess.run(["sox", "-D", str(raw), "-r", str(RATE_HZ), "-c", "1", "-b", "16", str(out),
-                        "highpass", "300", "lowpass", "3400", "norm", "-3", "pad", "0.1", "0.2"], check=True)
+                        "highpass", "300", "lowpass", "3400", *COMPAND, "norm", "-3", "pad", "0.1", "0.2"],
+                       check=True)
 
 
-def main() -> int:
-    for language, prompts in TEXTS.items():
-        folder = OUT / language
-        folder.mkdir(parents=True, exist_ok=True)
-        for prompt_id, text in prompts.items():
-            synthesize(text, VOICES[language], folder / f"{prompt_id}.wav")
-            print(f"{language}/{prompt_id}.wav  {text}")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true",
+                        help="regenerate into a temporary folder and compare with the bundled WAVs")
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write (default: the bundled prompts)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) if args.check else args.out
+        differ = []
+        for language, prompts in TEXTS.items():
+            folder = out / language
+            folder.mkdir(parents=True, exist_ok=True)
+            for prompt_id, text in prompts.items():
+                synthesize(text, VOICES[language], folder / f"{prompt_id}.wav")
+                if args.check and (folder / f"{prompt_id}.wav").read_bytes() != (
+                        args.out / language / f"{prompt_id}.wav").read_bytes():
+                    differ.append(f"{language}/{prompt_id}.wav")
+                print(f"{language}/{prompt_id}.wav  {text}")
+    if differ:
+        print("differ from a fresh build: " + ", ".join(differ), file=sys.stderr)
+        return 1
     return 0
 
 
