@@ -75,3 +75,22 @@ def test_outgoing_dialed_number_reaches_call_started():
     rig, sink = run_script(script)
     started = next(e for e in sink.events if e.TYPE == "call_started")
     assert started.direction is Direction.OUTGOING and started.dialed_number == "0212345678"
+
+
+def test_line_audio_observer_turns_keyed_code_and_busy_tone_into_call_events():
+    from lineguard.dsp.decoder import LineAudioDecoder
+    from lineguard.line.profiles import PROFILES
+    from tests.line.signals import cadence, dtmf, silence
+
+    far = np.concatenate([silence(1.0), dtmf("*9", amplitude=0.3), silence(9.0),
+                          cadence((480, 620), 0.5, 0.5, 4.0), silence(3.0)])
+    script = FarEndScript(far, 8000, rings=0, far_hangs_up=False, prompt_echo=0.0)
+    sink = MemorySink()
+    rig = build_simulated(parse_settings({"device": {"country": "US"}}), script, VirtualClock(),
+                          detector=MarkerDetector({}), sinks=[sink])
+    rig.gateway.line_audio_observers.append(LineAudioDecoder(PROFILES["US"]))
+    rig.gateway.run(lambda gw: rig.clock.now() > 17.5)
+    warning = next(e for e in sink.events if e.TYPE == "warning_started")
+    assert 1.0 < warning.time < 1.4                     # the worker's *9 reached the policy
+    ended = next(e for e in sink.events if e.TYPE == "call_ended")
+    assert ended.ended_by.value == "far_end" and abs(ended.time - 10.4) < 0.3   # busy tone = far end gone
