@@ -3,10 +3,10 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-EXTRAS  ?= dev,train
+EXTRAS  ?= dev,train,central
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench model data prompts demo-audio clean bench-kws
+.PHONY: help venv run test bench model data prompts demo-audio clean bench-kws central bench-central
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,12 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 
 bench-kws: $(STAMP)  ## keyword spotter: real-time factor, RSS, latency, vs PocketSphinx
 	$(KWS_PY) -m kwstrain.bench
+
+central: $(STAMP)  ## fleet console + local mosquitto + simulated gateways on http://127.0.0.1:8080 (PORT=...)
+	$(BIN)/lineguard-central demo $(if $(PORT),--port $(PORT))
+
+bench-central: $(STAMP)  ## central console: ingest events/s with N gateways, page times with 1 million events
+	$(BIN)/python central/scripts/bench_central.py
 
 clean:  ## remove the venv and generated data
 	rm -rf $(VENV) .pytest_cache

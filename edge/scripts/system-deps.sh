@@ -2,7 +2,8 @@
 # Install the Debian packages LineGuard's tools and tests need, if missing.
 set -euo pipefail
 need=()
-for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festival; do
+for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festival \
+           postgresql chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
