@@ -348,3 +348,26 @@ def test_hardware_rig_without_pyaudio_fails_with_the_install_hint(monkeypatch):
     settings = _settings(audio={"backend": "pyaudio"}, relay={"backend": "gpio"}, line={"backend": "board"})
     outcome = _run(Context(settings, hardware_rig(settings)), "audio")
     assert outcome.status is Status.FAIL and "python3-pyaudio" in outcome.detail
+
+
+class _CidFromAudio:
+    """Stands in for the line-audio decoder: reports a caller ID from the 8 kHz line channel."""
+
+    def __init__(self) -> None:
+        self.fed = 0
+
+    def process(self, samples, start_s):
+        from lineguard.line.base import CallerId
+
+        assert samples.ndim == 1
+        self.fed += len(samples)
+        return [CallerId(start_s, "0311112222")] if self.fed == len(samples) else []
+
+
+def test_caller_id_decoded_from_line_audio_reaches_the_ring_step():
+    ctx = _ctx(caller=None)
+    decoder = _CidFromAudio()
+    ctx.rig.line_audio_observers = [decoder]
+    outcome = _run(ctx, "ring")
+    assert outcome.status is Status.PASS and outcome.data["caller_id"] == "0311112222"
+    assert decoder.fed > 8000                      # fed at 8 kHz while waiting for the call

@@ -16,7 +16,8 @@ import numpy as np
 from lineguard.app import is_simulated, release_ms
 from lineguard.audio.port import AudioPort
 from lineguard.clock import Clock, RealClock, VirtualClock
-from lineguard.config import Settings
+from lineguard.audio.resample import StreamingDecimator
+from lineguard.config import DETECTOR_RATE_HZ, Settings
 from lineguard.events import Direction
 from lineguard.line.base import CallerId, Hook, LineEvent, LineMonitor, LineVoltage, LoopCurrent, Ring
 from lineguard.relay.base import GuardedRelay
@@ -70,10 +71,12 @@ class Rig:
     make_relay: Callable[[], GuardedRelay]
     make_monitor: Callable[[], LineMonitor]
     release_ms: int
+    line_audio_observers: list = field(default_factory=list)   # caller ID etc. decoded from line audio
     audio: AudioPort | None = None
     relay: GuardedRelay | None = None
     monitor: LineMonitor | None = None
     line: LineState = field(default_factory=LineState)
+    _decimator: StreamingDecimator | None = None
 
     def open_audio(self) -> AudioPort:
         if self.audio is None:
@@ -103,7 +106,22 @@ class Rig:
             blocks.append(audio.read(block))
             for event in monitor.poll(self.clock.now()):
                 self.line.apply(event)
+            self._decode_line_audio(blocks[-1])
         return np.concatenate(blocks)
+
+    def _decode_line_audio(self, block: np.ndarray) -> None:
+        if not self.line_audio_observers:
+            return
+        audio = self.audio
+        assert audio is not None
+        if self._decimator is None:
+            self._decimator = StreamingDecimator(audio.sample_rate_hz, DETECTOR_RATE_HZ, audio.channels)
+        low = self._decimator.process(block)
+        line = low[:, self.settings.audio.far_end_channel if audio.channels == 2 else 0]
+        start_s = self.clock.now() - len(line) / DETECTOR_RATE_HZ
+        for observer in self.line_audio_observers:
+            for event in observer.process(line, start_s):
+                self.line.apply(event)
 
     def wait_until(self, condition: Callable[[LineState], bool], timeout_s: float, step_s: float = 0.1) -> bool:
         """Pump until ``condition(line state)`` holds; False after ``timeout_s``."""
@@ -124,6 +142,7 @@ class Rig:
                 if part is not None:
                     part.close()
             self.audio = self.relay = self.monitor = None
+            self._decimator = None
 
 
 def build_rig(settings: Settings) -> Rig:
@@ -155,7 +174,7 @@ def simulated_rig(settings: Settings, clock: VirtualClock | None = None, caller:
 
 
 def hardware_rig(settings: Settings) -> Rig:
-    from lineguard.app import build_line_monitor
+    from lineguard.app import build_line_audio_observers, build_line_monitor
     from lineguard.audio.pyaudio_port import PyAudioPort
     from lineguard.relay.gpio import GpioRelay
 
@@ -166,7 +185,7 @@ def hardware_rig(settings: Settings) -> Rig:
                make_relay=lambda: GuardedRelay(GpioRelay(settings.relay.pin, settings.relay.active_high),
                                                settings.relay.max_energized_ms),
                make_monitor=lambda: build_line_monitor(settings),
-               release_ms=release_ms(settings))
+               release_ms=release_ms(settings), line_audio_observers=build_line_audio_observers(settings))
 
 
 def list_pyaudio_devices(pyaudio_module=None) -> list[AudioDevice]:
