@@ -17,8 +17,9 @@ import numpy as np
 
 from kwstrain import synthdata, tts
 from kwstrain.channel import make_rirs
-from kwstrain.train import TrainPlan, int8_accuracy, quantize, train_model, write_metadata
-from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows
+from kwstrain.mining import mine_hard_negatives
+from kwstrain.train import TrainPlan, finetune, int8_accuracy, quantize, train_model, write_metadata
+from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
 from lineguard.kws.features import FeatureConfig
 from lineguard.kws.keywords import load_keywords, select_keywords
 
@@ -52,7 +53,8 @@ PRESETS = {
                 "val": synthdata.SplitPlan(1, 2, near_miss_voices=0),
                 "test": synthdata.SplitPlan(1, 2, near_miss_voices=0)},
         windows=WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=4),
-        train=TrainPlan(epochs=1, batch_size=32, representative_windows=16),
+        train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
+                        hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
         rirs=2,
     ),
 }
@@ -70,6 +72,19 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         LOG.info("%s: done in %.0f s", split, time.monotonic() - started)
 
 
+def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:
+    """Windows from ``path`` when it is newer than the clips and has the same labels."""
+    clips = path.parent / path.name.replace("windows_", "clips_")
+    if path.exists() and clips.exists() and path.stat().st_mtime > clips.stat().st_mtime:
+        with np.load(path) as data:
+            if list(data["labels"]) == labels:
+                LOG.info("reusing %s", path.name)
+                return data["x"], data["y"]
+    x, y = build_fn()
+    np.savez(path, x=x, y=y, labels=np.array(labels))
+    return x, y
+
+
 def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
               out: Path) -> dict:
     keywords = select_keywords(load_keywords(keywords_path), enabled)
@@ -79,12 +94,23 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     rirs = make_rirs(preset.rirs, seed=1)
     noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
     started = time.monotonic()
-    x, y = build_windows(train_clips, labels, rirs, noise, preset.windows)
+    x, y = _cached_windows(build / "windows_train.npz", labels,
+                           lambda: build_windows_parallel(train_clips, labels, rirs, noise, preset.windows))
     val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)
-    xv, yv = build_windows(val_clips, labels, make_rirs(max(2, preset.rirs // 4), seed=9),
-                           babble_bank(val_clips, 4, 8.0, 3), val_plan)
+    xv, yv = _cached_windows(build / "windows_val.npz", labels,
+                             lambda: build_windows(val_clips, labels, make_rirs(max(2, preset.rirs // 4), seed=9),
+                                                   babble_bank(val_clips, 4, 8.0, 3), val_plan))
     LOG.info("windows built in %.0f s: train %s val %s", time.monotonic() - started, x.shape, xv.shape)
     model, history = train_model(x, y, len(labels), preset.train, val=(xv, yv))
+    plan = preset.train
+    if plan.finetune_epochs > 0:
+        hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
+                                   plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17)
+        if len(hard):
+            x = np.concatenate([x, hard, hard])
+            y = np.concatenate([y, np.zeros(2 * len(hard), np.int32)])
+            history = finetune(model, x, y, len(labels), plan, val=(xv, yv))
+    model.save(build / "kws_float.keras")
     rng = np.random.default_rng(0)
     rep = x[rng.choice(len(x), size=min(len(x), preset.train.representative_windows), replace=False)]
     tflite = quantize(model, rep)

@@ -30,6 +30,11 @@ class TrainPlan:
     label_smoothing: float = 0.05
     representative_windows: int = 400
     seed: int = 0
+    finetune_epochs: int = 4
+    finetune_learning_rate: float = 8e-4
+    hard_negative_clips: int = 2500
+    hard_negative_floor: float = 0.2
+    hard_negative_keep: int = 12000
 
 
 def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
@@ -38,7 +43,8 @@ def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
     import tensorflow as tf
 
     keras.utils.set_random_seed(plan.seed)
-    mean, std = float(np.mean(x[:5000])), float(np.std(x[:5000]))
+    sample = x[:: max(1, len(x) // 5000)].astype(np.float32)  # float16 sums overflow
+    mean, std = float(np.mean(sample)), float(np.std(sample))
     model = build_model(num_classes, mean, std, shape)
     steps = plan.epochs * int(np.ceil(len(y) / plan.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(plan.learning_rate, max(1, steps), alpha=0.02)
@@ -56,6 +62,23 @@ def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
                         class_weight=class_weight, validation_data=val_data, shuffle=True, verbose=2)
     LOG.info("trained in %.0f s", time.monotonic() - started)
     return model, history.history
+
+
+def finetune(model, x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
+             val: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Continue training (after hard-negative mining) with a fresh, smaller LR."""
+    import keras
+    import tensorflow as tf
+
+    steps = plan.finetune_epochs * int(np.ceil(len(y) / plan.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(plan.finetune_learning_rate, max(1, steps), alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=plan.label_smoothing),
+                  metrics=["accuracy"])
+    val_data = (val[0].astype(np.float32), tf.one_hot(val[1], num_classes).numpy()) if val else None
+    history = model.fit(x.astype(np.float32), tf.one_hot(y, num_classes).numpy(), batch_size=plan.batch_size,
+                        epochs=plan.finetune_epochs, validation_data=val_data, shuffle=True, verbose=2)
+    return history.history
 
 
 def quantize(model, representative: np.ndarray) -> bytes:

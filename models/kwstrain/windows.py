@@ -11,7 +11,7 @@ after it has left the window are negatives.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -100,6 +100,40 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
             ys.append(y)
     LOG.info("built %d windows (%d keyword)", len(ys), int(np.sum(np.asarray(ys) > 0)))
     return np.stack(xs), np.asarray(ys, dtype=np.int32)
+
+
+_SHARED: dict = {}
+
+
+def _build_part(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    part, parts = args
+    clips, labels, rirs, noise, plan = (_SHARED[k] for k in ("clips", "labels", "rirs", "noise", "plan"))
+    keep = np.arange(len(clips))[part::parts]
+    subset = _select(clips, keep)
+    sub_plan = replace(plan, seed=plan.seed * 1000 + part, non_speech_clips=plan.non_speech_clips // parts)
+    return build_windows(subset, labels, rirs, noise, sub_plan)
+
+
+def _select(clips: ClipSet, keep: np.ndarray) -> ClipSet:
+    """A ClipSet view with only the clips ``keep`` (audio is re-packed)."""
+    audio = [clips.audio[clips.offsets[i] : clips.offsets[i + 1]] for i in keep]
+    offsets = np.cumsum([0] + [a.size for a in audio])
+    return ClipSet(np.concatenate(audio) if audio else clips.audio[:0], offsets,
+                   *(getattr(clips, f)[keep] for f in ("labels", "languages", "voices", "texts", "kw_start", "kw_end")))
+
+
+def build_windows_parallel(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noise_bank: list[np.ndarray],
+                           plan: WindowPlan, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`build_windows` split over ``workers`` processes (clips interleaved)."""
+    if workers <= 1:
+        return build_windows(clips, labels, rirs, noise_bank, plan)
+    from multiprocessing import get_context
+
+    _SHARED.update(clips=clips, labels=labels, rirs=rirs, noise=noise_bank, plan=plan)
+    with get_context("fork").Pool(workers) as pool:
+        parts = pool.map(_build_part, [(p, workers) for p in range(workers)])
+    _SHARED.clear()
+    return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
 
 
 def babble_bank(clips: ClipSet, count: int, seconds: float, seed: int) -> list[np.ndarray]:

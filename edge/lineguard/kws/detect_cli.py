@@ -19,14 +19,17 @@ DETECT_CHUNK_SAMPLES = 8000 * 60  # one minute at a time keeps memory flat on lo
 
 def detect_file(path: Path, model_path: Path | None = None, detector=None) -> list:
     """All detections in a WAV file (channel 0, resampled to the detector rate)."""
-    from lineguard.audio.resample import to_rate
     from lineguard.audio.wavio import read_wav
     from lineguard.kws.factory import build_detector
 
     samples, rate_hz = read_wav(path)
     if detector is None:
         detector = build_detector(None, {}, model_path)
-    mono = to_rate(np.ascontiguousarray(samples[:, 0]), rate_hz, detector.sample_rate_hz)
+    mono = np.ascontiguousarray(samples[:, 0])
+    if rate_hz != detector.sample_rate_hz:
+        from lineguard.audio.resample import to_rate  # scipy: only when a file needs resampling
+
+        mono = to_rate(mono, rate_hz, detector.sample_rate_hz)
     detector.reset()
     hits = []
     for start in range(0, mono.size, DETECT_CHUNK_SAMPLES):
