@@ -43,8 +43,10 @@ def run_demo(db_path: Path, web_port: int, speed: float = 8.0, mean_gap_s: float
             add_user(server.db, username, role, password)
         server.start()
         cleanup.callback(server.stop)
-        fleet = [SimulatedGateway(device_id, site, "127.0.0.1", broker.port, seed=i).start()
-                 for i, (device_id, site) in enumerate(DEMO_FLEET)]
+        for device_id, site in DEMO_FLEET:
+            server.writer.set_site(device_id, site)
+        fleet = [SimulatedGateway(device_id, "127.0.0.1", broker.port, seed=i).start()
+                 for i, (device_id, _) in enumerate(DEMO_FLEET)]
         for gateway in fleet[:-1]:
             cleanup.callback(gateway.stop)
         if server.queries.event_count() == 0:

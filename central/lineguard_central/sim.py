@@ -42,9 +42,9 @@ def rfc3339(epoch_s: float) -> str:
 class SimulatedGateway:
     """One simulated box on a broker. Thread-safe ``emit``; ``start``/``stop`` for the connection."""
 
-    def __init__(self, device_id: str, site: str, host: str, port: int, seed: int = 0,
+    def __init__(self, device_id: str, host: str, port: int, seed: int = 0,
                  root: str = TOPIC_ROOT, max_inflight: int = 1000):
-        self.device_id, self.site, self.root = device_id, site, f"{root}/{device_id}"
+        self.device_id, self.root = device_id, f"{root}/{device_id}"
         self.host, self.port = host, port
         self.rng = random.Random(seed)
         self.boot_id = new_id()
@@ -94,7 +94,7 @@ class SimulatedGateway:
 
     def _status(self, state: str) -> dict[str, Any]:
         return {"state": state, "boot_id": self.boot_id, "firmware": FIRMWARE, "model_version": MODEL,
-                "device_id": self.device_id, "site": self.site, "ts": rfc3339(time.time())}
+                "device_id": self.device_id, "ts": rfc3339(time.time())}
 
     def _publish(self, sub: str, doc: dict[str, Any], retain: bool = False,
                  properties: Properties | None = None, topic: str | None = None) -> mqtt.MQTTMessageInfo:
@@ -106,7 +106,8 @@ class SimulatedGateway:
     def publish_health(self) -> None:
         self._publish("health", {
             "ts": rfc3339(time.time()), "boot_id": self.boot_id, "firmware": FIRMWARE, "model_version": MODEL,
-            "uptime_s": round(time.time() - self.started_s, 1), "cpu_percent": round(self.rng.uniform(4, 22), 1),
+            "uptime_s": round(time.time() - self.started_s, 1), "system_uptime_s": 86400.0 * 3,
+            "cpu_percent": round(self.rng.uniform(4, 22), 1), "process_cpu_percent": round(self.rng.uniform(2, 9), 1),
             "memory_percent": round(self.rng.uniform(28, 41), 1), "disk_percent": round(self.rng.uniform(11, 24), 1),
             "disk_free_mb": round(self.rng.uniform(21000, 26000), 1), "process_rss_mb": 96.5,
             "temperature_c": round(self.rng.uniform(44, 58), 1), "outbox_depth": 0,

@@ -114,8 +114,8 @@ def central(broker: LocalMosquitto, tmp_path: Path) -> Iterator[CentralServer]:
 def gateway_factory(broker: LocalMosquitto) -> Iterator[Callable[..., SimulatedGateway]]:
     started: list[SimulatedGateway] = []
 
-    def make(device_id: str, site: str = "Test site", seed: int = 1) -> SimulatedGateway:
-        gateway = SimulatedGateway(device_id, site, "127.0.0.1", broker.port, seed=seed).start()
+    def make(device_id: str, seed: int = 1) -> SimulatedGateway:
+        gateway = SimulatedGateway(device_id, "127.0.0.1", broker.port, seed=seed).start()
         started.append(gateway)
         return gateway
 

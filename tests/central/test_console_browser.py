@@ -45,8 +45,9 @@ def text_of(browser, css: str) -> str:
 
 
 def _gateway(gateway_factory, central, site="Mapo clinic"):
-    gateway = gateway_factory(f"gw-{uuid.uuid4().hex[:6]}", site=site)
-    wait_for(lambda: central.queries.device(gateway.device_id, central.console.today()), TIMEOUT_S, "device")
+    gateway = gateway_factory(f"gw-{uuid.uuid4().hex[:6]}")
+    central.writer.set_site(gateway.device_id, site)
+    wait_for(lambda: central.queries.device(gateway.device_id, central.console.today()).online, TIMEOUT_S, "online")
     return gateway
 
 

@@ -17,7 +17,8 @@ def _uid(prefix: str) -> str:
 
 
 def test_events_status_and_health_are_stored_and_duplicates_dropped(central, gateway_factory):
-    gateway = gateway_factory(_uid("gw"), site="Mapo clinic")
+    gateway = gateway_factory(_uid("gw"))
+    central.writer.set_site(gateway.device_id, "Mapo clinic")
     total = gateway.backfill(days=2, calls_per_day=4)
     queries = central.queries
     wait_for(lambda: queries.event_count() >= total, what="all events stored")

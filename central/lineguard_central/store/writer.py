@@ -88,6 +88,12 @@ class Writer:
                 (record.device_id, record.site or "", int(record.online), record.state, record.boot_id,
                  record.firmware, record.model, record.payload, record.received_s, record.received_s))
 
+    def set_site(self, device_id: str, site: str) -> None:
+        """The operator's inventory: which site a box is at (status documents may also name it)."""
+        with self.db.transaction():
+            self.db.execute("""INSERT INTO devices (device_id, site) VALUES (?, ?)
+                ON CONFLICT (device_id) DO UPDATE SET site = excluded.site""", (device_id, site))
+
     def health(self, record: HealthRecord) -> None:
         with self.db.transaction():
             self.db.execute(

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 COMMANDS = {"selftest": {}, "play_prompt": {"prompt_id": "warning"}, "relay_test": {"open_ms": 500}}
 REMOTE_SECTIONS = ("policy", "detector")
+MAX_SITE_CHARS = 80
 
 
 def _back(device_id: str, notice: str = "", error: str = "") -> Response:
@@ -56,6 +57,16 @@ def publish_settings(request: Request, device_id: str, settings: str = Form(...)
                       notice="", error=f"Settings not sent: {exc}", draft=settings, status_code=400, **context)
     log.info("%s published settings version %d to %s", session.username, version, device_id)
     return _back(device_id, notice=f"Settings version {version} sent; waiting for the gateway to report.")
+
+
+@router.post("/devices/{device_id}/site", dependencies=[Depends(check_csrf)])
+def set_site(request: Request, device_id: str, site: str = Form(""), session: Session = Depends(operator_of)) -> Response:
+    site = site.strip()
+    if len(site) > MAX_SITE_CHARS:
+        return _back(device_id, error=f"a site name has at most {MAX_SITE_CHARS} characters")
+    console_of(request).writer.set_site(device_id, site)
+    log.info("%s put %s at site %r", session.username, device_id, site)
+    return _back(device_id, notice=f"Site set to {site or '(none)'}.")
 
 
 @router.post("/devices/{device_id}/commands/{name}", dependencies=[Depends(check_csrf)])
