@@ -52,7 +52,8 @@ def check_line_present(ctx: Context) -> Outcome:
         return Outcome(Status.PASS, "line active (ring or loop current seen)")
     if ctx.settings.line.backend == "board":
         return Outcome(Status.FAIL, f"line-sense board reported no line voltage in {ctx.options.line_wait_s:g} s",
-                       f"Check the board's USB cable and line.port ({ctx.settings.line.port or 'unset'}).")
+                       "Connect the LINE port to the wall socket; check the board's USB cable and "
+                       f"line.port ({ctx.settings.line.port or 'unset'}).")
     return Outcome(Status.WARN, "this line sense cannot measure voltage; the test call checks the line",
                    "Run the ring step: call this line from a mobile phone.")
 
