@@ -54,6 +54,9 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--direction", choices=["incoming", "outgoing"], default="incoming")
     p.add_argument("--realtime", action="store_true", help="pace at real time")
     p.add_argument("--record-dir", type=Path, help="record the call (and evidence) here")
+    p.add_argument("--mqtt", metavar="URL", help="also publish the events to this broker (mqtt[s]://HOST:PORT) "
+                                                 "as the device would; credentials from --config [mqtt]")
+    p.add_argument("--device-id", help="device id to publish as (default: device.id of the settings)")
 
 
 @command("replay", "run the full gateway over a WAV file on a virtual clock", _replay_args)
@@ -69,9 +72,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.record_dir:
         recording = settings.recording.model_copy(update={"dir": args.record_dir})
         recorder = Recorder(recording, device_id=settings.device.id)
+    mqtt_sinks = []
+    if args.mqtt:
+        from lineguard.mqtt.wiring import finish_replay, replay_agent
+        mqtt_sinks = [replay_agent(settings, args.mqtt, args.device_id or settings.device.id).start()]
     rig = build_replay(args.audio, settings, Direction(args.direction), args.realtime,
-                       sinks=[sink, recorder] if recorder else [sink], audio_sinks=[recorder] if recorder else [])
+                       sinks=([sink, recorder] if recorder else [sink]) + mqtt_sinks,
+                       audio_sinks=[recorder] if recorder else [])
     run_rig(rig)
+    for agent in mqtt_sinks:
+        finish_replay(agent)   # every event acknowledged by the broker, or an error
     return 0
 
 
@@ -118,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 PLUGIN_MODULES = (
     "lineguard.cli_line",        # line-decode
     "lineguard.cli_recording",   # recording / evidence
+    "lineguard.relay.cli",       # relay release (systemd ExecStopPost=)
     "lineguard.cli_mqtt",        # mqtt tools
     "lineguard.cli_lists",       # caller lists, clips
     "lineguard_provision.cli",   # provision, selftest

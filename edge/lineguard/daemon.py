@@ -19,7 +19,9 @@ from lineguard.config import Settings
 from lineguard.events import Direction
 from lineguard.gateway import EventSink
 from lineguard.line.virtual import FarEndScript
+from lineguard.mqtt.wiring import attach_mqtt, create_agent, stop_mqtt
 from lineguard.recording.recorder import Recorder
+from lineguard.relay import failsafe
 from lineguard.sdnotify import Notifier
 from lineguard.sinks import ConsoleSink, JsonLinesSink
 
@@ -51,14 +53,23 @@ def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) ->
     for recorder in audio_sinks:
         recorder.recover()            # finish recordings cut off by a crash or power cut
         sinks.append(recorder)        # it keeps each call's events for the evidence bundle
+    if settings.mqtt.enabled:         # events to the broker via the on-disk outbox; remote settings
+        agent, settings = create_agent(settings)
+        sinks.append(agent)
     try:
         if is_simulated(settings):
             return _run_demo(settings, fast, stop, sinks, audio_sinks)
         gateway = build_hardware(settings, RealClock(), sinks, audio_sinks)
-        gateway.run(with_heartbeat(stop, notifier))
+        undo_failsafe = failsafe.install(gateway.relay)   # signals and exit release the relay at once
+        try:
+            attach_mqtt(sinks, gateway, reboot=stop.set)
+            gateway.run(with_heartbeat(stop, notifier))
+        finally:
+            undo_failsafe()
         return 0
     finally:
         notifier.stopping()
+        stop_mqtt(sinks)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -81,6 +92,7 @@ def _run_demo(settings: Settings, fast: bool, stop: StopFlag, sinks, audio_sinks
     )
     clock = VirtualClock() if fast or not settings.demo.realtime else PacedClock()
     rig = build_simulated(settings, script, clock, sinks=sinks, audio_sinks=audio_sinks)
+    attach_mqtt(sinks, rig.gateway, reboot=stop.set)
     limit_s = rig.line.answer_s + len(samples) / rate + 60.0
     rig.gateway.run(lambda gw: stop() or rig.finished() or clock.now() > limit_s)
     return 0

@@ -1,0 +1,1 @@
+"""A fake ``RPi`` package (see GPIO.py)."""
