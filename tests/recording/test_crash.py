@@ -83,3 +83,11 @@ def test_encrypted_recording_survives_kill_9(tmp_path):
     assert (written - frames) / RATE <= 1.0 + BLOCK / RATE
     pcm = np.frombuffer(out.pcm, "<i2").reshape(-1, 2) / 32768.0
     np.testing.assert_allclose(pcm, expected(frames), atol=1e-4)
+
+
+def test_recovery_sets_aside_a_file_cut_off_before_its_header(tmp_path):
+    recs = tmp_path / "recordings"
+    recs.mkdir()
+    (recs / "CALL2.part.wav").write_bytes(b"RIFF\0\0")
+    assert Recorder(RecordingSettings(dir=tmp_path, min_free_mb=0)).recover() == []
+    assert (recs / "CALL2.damaged.wav").exists()

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from lineguard.config import RecordingSettings, Settings
-from lineguard.errors import LineGuardError
+from lineguard.errors import AudioFormatError, LineGuardError
 from lineguard.events import CallTerminated, Event, RecordingSaved
 from lineguard.recording.crypto import EncryptedSegmentFile, load_key
 from lineguard.recording.evidence import sha256_file, write_bundle
@@ -172,8 +172,13 @@ class Recorder:
         """After a crash: finish the recordings that were cut off (``*.part.*``)."""
         recovered = []
         for part in sorted(self.recordings_dir.glob("*.part.*")) if self.recordings_dir.is_dir() else []:
-            if part.suffix == ".wav":
-                repair_wav(part)
+            try:
+                if part.suffix == ".wav":
+                    repair_wav(part)
+            except AudioFormatError as exc:   # cut off before its header was written: keep it aside
+                log.error("recording cut off too early to repair, kept as .damaged: %s", exc)
+                part.rename(part.with_name(part.name.replace(".part", ".damaged")))
+                continue
             final = part.with_name(part.name.replace(".part", ".recovered"))
             part.rename(final)
             log.warning("recovered a recording cut off by a crash: %s", final)
