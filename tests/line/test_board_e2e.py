@@ -3,83 +3,16 @@
 from __future__ import annotations
 
 import os
-import select
-import tty
-from pathlib import Path
 
 import pytest
 
 from lineguard.events import Direction, EndedBy
 from lineguard.line.base import Answered, Hook, LineFault, LoopCurrent, Ring
 from lineguard.line.board import COMPONENT, BoardLineMonitor
-from lineguard.line.calls import CallEnd, CallStart, CallTracker, RingingStarted, TrackState
+from lineguard.line.calls import CallEnd, CallStart, RingingStarted, TrackState
 from lineguard.line.serial_link import SerialLink
-from tests.firmware.sim_machine import WDT_RESET, SimLine, SimWorld, boot
-
-STEP_MS = 20
-
-
-class PtyBench:
-    """A simulated board plugged into a pseudo-terminal, reachable at a stable path."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.port = tmp_path / "ttyLINESENSE"
-        self.now_ms = 0
-        self.master: int | None = None
-        self.board = None
-        self.events: list = []
-        self.tracker = CallTracker()
-        self.tracked: list = []
-        self.frozen = False
-
-    def plug(self, reset_cause: int = 1, off_hook: bool = False) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self.master, self.slave = master, slave
-        if self.port.is_symlink():
-            self.port.unlink()
-        self.port.symlink_to(os.ttyname(slave))
-        self.power_on(reset_cause, off_hook)
-
-    def power_on(self, reset_cause: int = 1, off_hook: bool = False, line_v: float | None = None) -> None:
-        world = SimWorld(reset_cause)
-        world.now_ms = self.now_ms
-        self.world, main = boot(world)
-        world.uart_fd = self.master
-        self.line = SimLine(world)
-        if off_hook:
-            self.line.off_hook()
-        if line_v is not None:
-            self.line.line_v = line_v
-        self.line.apply(world.now_ms)
-        self.board = main.Board()
-        self.board.start()
-
-    def unplug(self) -> None:
-        os.close(self.master)
-        os.close(self.slave)
-        self.master = self.board = None
-
-    def run(self, monitor: BoardLineMonitor, ms: int) -> None:
-        for _ in range(0, ms, STEP_MS):
-            self.now_ms += STEP_MS
-            if self.board is not None and not self.frozen:
-                written = self.world.uart_written
-                for _ in range(STEP_MS // 5):
-                    self.world.advance(5)
-                    self.board.service()
-                if self.world.uart_written != written:       # let the kernel hand the bytes over
-                    select.select([self.slave], [], [], 0.5)
-            for event in monitor.poll(self.now_ms / 1000.0):
-                self.events.append(event)
-                self.tracked += self.tracker.feed(event)
-            self.tracked += self.tracker.tick(self.now_ms / 1000.0)
-
-    def take(self, kinds=object) -> list:
-        out = [e for e in self.events if isinstance(e, kinds)]
-        self.events.clear()
-        return out
+from tests.firmware.sim_machine import WDT_RESET
+from tests.line.boardbench import PtyBench
 
 
 @pytest.fixture
