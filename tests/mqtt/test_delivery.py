@@ -133,3 +133,30 @@ def test_no_loss_no_duplicate_across_a_broker_stop_and_start(tmp_path, own_broke
     unique_in_order = list(dict.fromkeys(ids))
     assert unique_in_order == [e.event_id for e in sent], "in seq order"
     assert agent.stats["connects"] >= 2
+
+
+def test_backoff_grows_with_full_jitter_and_resets():
+    import random
+    from lineguard.mqtt.connection import Backoff
+    backoff = Backoff(1.0, 30.0, random.Random(7))
+    delays = [backoff.next_delay_s() for _ in range(12)]
+    assert all(1.0 <= d <= 30.0 for d in delays)
+    assert delays[0] == 1.0 and max(delays[6:]) > 8.0, "the ceiling doubles up to the maximum"
+    assert len({round(d, 6) for d in delays[3:]}) == len(delays[3:]), "jittered, not in step"
+    backoff.reset()
+    assert backoff.next_delay_s() == 1.0
+
+
+def test_home_assistant_discovery(tmp_path, broker):
+    reader = Central(broker, topic="homeassistant/#")
+    agent = MqttAgent(device_settings(tmp_path, broker, "box-a", ha_discovery=True)).start()
+    try:
+        got = reader.collect(lambda m: len({x.topic for x in m}) >= 3, 10)
+    finally:
+        agent.stop()
+        reader.close()
+    configs = {m.topic: json.loads(m.payload) for m in got}
+    assert set(configs) == {"homeassistant/binary_sensor/box-a/online/config",
+                            "homeassistant/sensor/box-a/calls_today/config",
+                            "homeassistant/sensor/box-a/last_incident/config"}
+    assert all(c["device"]["identifiers"] == ["lineguard_box-a"] for c in configs.values())
