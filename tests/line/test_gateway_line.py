@@ -94,3 +94,21 @@ def test_line_audio_observer_turns_keyed_code_and_busy_tone_into_call_events():
     assert 1.0 < warning.time < 1.4                     # the worker's *9 reached the policy
     ended = next(e for e in sink.events if e.TYPE == "call_ended")
     assert ended.ended_by.value == "far_end" and abs(ended.time - 10.4) < 0.3   # busy tone = far end gone
+
+
+def test_dialed_digits_decoded_from_line_audio_give_the_outgoing_number():
+    from lineguard.dsp.decoder import LineAudioDecoder
+    from lineguard.line.profiles import PROFILES
+    from tests.line.signals import dtmf, silence, tone
+
+    audio = np.concatenate([tone((350, 440), 1.5), dtmf("0212345678", 0.07, 0.09), silence(5.0)])
+    decoder = LineAudioDecoder(PROFILES["KR"])
+    tracker = CallTracker()
+    out = tracker.feed(Hook(0.0, True))
+    for i in range(0, len(audio), 160):                      # 20 ms blocks, as the gateway feeds them
+        for event in decoder.process(audio[i:i + 160], i / 8000):
+            out += tracker.feed(event)
+        out += tracker.tick((i + 160) / 8000)
+    (start,) = out
+    assert start.direction is Direction.OUTGOING and start.dialed_number == "0212345678"
+    assert 1.5 + 1.6 + 4.0 - 0.2 < start.time_s < 1.5 + 1.6 + 4.0 + 0.2   # 4 s after the last digit

@@ -138,6 +138,16 @@ def _ring(p: bytes) -> RingMsg:
     return RingMsg(t, bool(active), freq / 10.0)
 
 
+def _hook(p: bytes) -> HookMsg:
+    t, off_hook = _unpack(">IB", p, "HOOK")
+    return HookMsg(t, bool(off_hook))
+
+
+def _polarity(p: bytes) -> PolarityMsg:
+    t, rev = _unpack(">IB", p, "POLARITY")
+    return PolarityMsg(t, bool(rev))
+
+
 def _loop(p: bytes) -> LoopMsg:
     t, present, ma = _unpack(">IBH", p, "LOOP")
     return LoopMsg(t, bool(present), ma)
@@ -172,9 +182,9 @@ _DECODERS = {
     MsgType.HELLO: _hello,
     MsgType.HEARTBEAT: lambda p: Heartbeat(*_unpack(">I", p, "HEARTBEAT")),
     MsgType.RING: _ring,
-    MsgType.HOOK: lambda p: HookMsg(*(lambda t, h: (t, bool(h)))(*_unpack(">IB", p, "HOOK"))),
+    MsgType.HOOK: _hook,
     MsgType.LOOP: _loop,
-    MsgType.POLARITY: lambda p: PolarityMsg(*(lambda t, r: (t, bool(r)))(*_unpack(">IB", p, "POLARITY"))),
+    MsgType.POLARITY: _polarity,
     MsgType.VOLTAGE: _voltage,
     MsgType.VERSION: _version,
     MsgType.SELFTEST: _selftest,
