@@ -103,3 +103,39 @@ def test_bad_key_file_is_named(tmp_path):
         load_key(tmp_path / "k")
     with pytest.raises(CryptoError, match="cannot read"):
         load_key(tmp_path / "missing")
+
+
+class _StuckFile:
+    """A SegmentFile whose disk never answers until released."""
+
+    def __init__(self, path):
+        import threading
+        self.path = path
+        self.gate = threading.Event()
+        self.appended = []
+        self.closed = False
+
+    def append(self, pcm: bytes) -> None:
+        self.gate.wait()
+        self.appended.append(pcm)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_disk_that_cannot_keep_up_is_reported_once_and_never_blocks(tmp_path):
+    from lineguard.recording.writer import SegmentWriter, WriterError
+    stuck = _StuckFile(tmp_path / "x.wav")
+    writer = SegmentWriter(stuck, max_queued=2)
+    writer.submit(b"a")               # the thread takes it and hangs in append (or is about to)
+    reported = 0
+    for _ in range(5):
+        try:
+            writer.submit(b"b")
+        except WriterError as exc:
+            reported += 1
+            assert "too slow" in str(exc)
+    assert reported == 1 and writer.failed
+    stuck.gate.set()
+    assert writer.close() is None and stuck.closed     # already reported
+    assert stuck.appended in ([], [b"a"])          # nothing after the failure is written

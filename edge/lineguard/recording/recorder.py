@@ -26,11 +26,12 @@ import numpy as np
 
 from lineguard.config import RecordingSettings, Settings
 from lineguard.errors import AudioFormatError, LineGuardError
-from lineguard.events import CallTerminated, Event, RecordingSaved
+from lineguard.events import CallTerminated, Event, Fault, RecordingSaved
 from lineguard.recording.crypto import EncryptedSegmentFile, load_key
 from lineguard.recording.evidence import sha256_file, write_bundle
 from lineguard.recording.retention import MB, Retention, RetentionPolicy, disk_free_bytes
 from lineguard.recording.segments import SegmentFile, WavSegmentFile, repair_wav
+from lineguard.recording.writer import SegmentWriter
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,15 @@ class RecordingError(LineGuardError, OSError):
 @dataclass
 class _Active:
     call_id: str
-    file: SegmentFile
+    writer: SegmentWriter
     final_path: Path
     events: list[Event]
     pending: list[bytes] = field(default_factory=list)
     pending_bytes: int = 0
-    failed: bool = False
+
+    @property
+    def file(self) -> SegmentFile:
+        return self.writer.file
 
 
 class Recorder:
@@ -113,13 +117,13 @@ class Recorder:
                                  WavSegmentFile(part, sample_rate_hz, channels, self.settings.fsync))
         except OSError as exc:
             raise RecordingError(f"cannot create {part}: {exc.strerror or exc}; call not recorded") from None
-        self._active = _Active(call_id, file, self.recordings_dir / f"{call_id}{suffix}",
+        self._active = _Active(call_id, SegmentWriter(file), self.recordings_dir / f"{call_id}{suffix}",
                                self._events.setdefault(call_id, []))
         self._segment_bytes = sample_rate_hz * channels * 2 * self.settings.segment_ms // 1000
 
     def write(self, frames: np.ndarray) -> None:
         active = self._active
-        if active is None or active.failed:
+        if active is None or active.writer.failed:
             return
         pcm = np.clip(np.round(np.asarray(frames) * 32768.0), -32768, 32767).astype("<i2").tobytes()
         active.pending.append(pcm)
@@ -132,28 +136,33 @@ class Recorder:
         if active is None or active.call_id != call_id:
             return []
         self._active = None
-        self._flush(active)
-        active.file.close()
+        out: list[Event] = []
+        try:
+            self._flush(active)
+        except RecordingError as exc:
+            out.append(Fault(time=time_s, call_id=call_id, component="recorder", message=str(exc), recovered=True))
+        error = active.writer.close()
+        if error is not None:
+            out.append(Fault(time=time_s, call_id=call_id, component="recorder", recovered=True,
+                             message=_write_failed(active.file.path, error)))
         path = active.file.path.rename(active.final_path)
-        saved = self._seal(active, path, time_s)
+        out.append(self._seal(active, path, time_s))
         self._events.pop(call_id, None)
         self._terminated.discard(call_id)
         self.retention.enforce()
-        return [saved]
+        return out
 
     # -- internals ------------------------------------------------------------------
 
     def _flush(self, active: _Active) -> None:
-        if active.failed or not active.pending:
+        if not active.pending:
             return
         data = b"".join(active.pending)
         active.pending, active.pending_bytes = [], 0
         try:
-            active.file.append(data)
+            active.writer.submit(data)
         except OSError as exc:
-            active.failed = True
-            raise RecordingError(f"writing {active.file.path} failed ({exc.strerror or exc}); the recording "
-                                 f"keeps what was written so far, the call is still protected") from None
+            raise RecordingError(_write_failed(active.file.path, exc)) from None
 
     def _seal(self, active: _Active, path: Path, time_s: float) -> RecordingSaved:
         duration_s = active.file.duration_s  # type: ignore[attr-defined]
@@ -167,6 +176,15 @@ class Recorder:
             path, evidence_dir = bundle.recording, str(bundle.path)
         return RecordingSaved(time=time_s, call_id=active.call_id, path=str(path), duration_s=duration_s,
                               sha256=sha256_file(path), encrypted=self.key is not None, evidence_dir=evidence_dir)
+
+    def close(self) -> None:
+        """Stop without a call end (shutdown mid-call): what was written stays as ``.part``."""
+        if self._active is not None:
+            active, self._active = self._active, None
+            try:
+                self._flush(active)
+            finally:
+                active.writer.close()
 
     def recover(self) -> list[Path]:
         """After a crash: finish the recordings that were cut off (``*.part.*``)."""
@@ -184,3 +202,8 @@ class Recorder:
             log.warning("recovered a recording cut off by a crash: %s", final)
             recovered.append(final)
         return recovered
+
+
+def _write_failed(path: Path, exc: OSError) -> str:
+    return (f"writing {path} failed ({exc.strerror or exc}); the recording keeps what was written "
+            f"so far, the call is still protected")
