@@ -19,7 +19,7 @@ from lineguard.config import Settings
 from lineguard.events import Direction
 from lineguard.gateway import EventSink
 from lineguard.line.virtual import FarEndScript
-from lineguard.mqtt.wiring import attach_mqtt, create_agent, stop_mqtt
+from lineguard.mqtt.wiring import attach_mqtt, create_agent, restart_code, stop_mqtt
 from lineguard.recording.recorder import Recorder
 from lineguard.relay import failsafe
 from lineguard.sdnotify import Notifier
@@ -66,9 +66,11 @@ def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) ->
             gateway.run(with_heartbeat(stop, notifier))
         finally:
             undo_failsafe()
-        return 0
+        return restart_code(sinks)   # 75 after a remote reboot: systemd (Restart=on-failure) starts it again
     finally:
         notifier.stopping()
+        for recorder in audio_sinks:
+            recorder.close()          # a call cut by the stop keeps everything written (recovered at start)
         stop_mqtt(sinks)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -42,6 +42,8 @@ def test_selftest_play_prompt_relay_test_and_reboot(box):
     assert [on for _t, on in b.rig.relay.history] == [True, False]
     answer = ask(central, "reboot", b"", b"c4")
     assert answer["ok"] and b.reboots.wait(5)
+    from lineguard.mqtt.wiring import RESTART_EXIT_CODE, restart_code
+    assert restart_code([b.agent]) == RESTART_EXIT_CODE, "the daemon exits so that systemd restarts it"
 
 
 BAD = [

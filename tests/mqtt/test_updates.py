@@ -120,3 +120,19 @@ def test_update_over_mqtt(tmp_path, broker):
     finally:
         box.stop()
         central.close()
+
+
+def test_files_can_come_by_url(tmp_path):
+    data = wav_bytes()
+    (tmp_path / "warning.wav").write_bytes(data)
+    manifest = manifest_for("prompts", "p-url", {"warning.wav": data})
+    manifest["files"][0]["url"] = (tmp_path / "warning.wav").as_uri()
+    signed = sign_bundle(KEY, manifest, {})
+    inst = installer(tmp_path / "updates")
+    assert inst.install(signed)["installed"] and inst.current("prompts").name == "p-url"
+    (tmp_path / "warning.wav").write_bytes(data[:-2] + b"xx")     # the server now serves something else
+    manifest = manifest_for("prompts", "p-url2", {"warning.wav": data})
+    manifest["files"][0]["url"] = (tmp_path / "warning.wav").as_uri()
+    with pytest.raises(UpdateRejected, match="sha256"):
+        inst.install(sign_bundle(KEY, manifest, {}))
+    assert inst.current("prompts").name == "p-url"

@@ -58,6 +58,7 @@ class MqttAgent:
         self.model_version: Callable[[], str] = lambda: "shipped"
         self.on_delivered: Callable[[str, int], None] | None = None   # (topic, seq) after each PUBACK
         self.stats = {"connects": 0, "published": 0, "acked": 0, "rejected": 0}
+        self.restart_requested = False        # set by the remote ``reboot`` command
         self.connected = threading.Event()
         self.listening = threading.Event()    # subscribed to cfg/desired and cmd/+ on this connection
         self._stop = threading.Event()

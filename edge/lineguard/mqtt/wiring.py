@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 REBOOT_DELAY_S = 1.0
 REPLAY_DRAIN_S = 15.0
+RESTART_EXIT_CODE = 75      # EX_TEMPFAIL: a failure to systemd, so Restart=on-failure starts the service again
 STOP_DRAIN_S = 5.0
 
 
@@ -51,7 +52,7 @@ def bind_gateway(agent: MqttAgent, gateway, reboot: Callable[[], None],
     agent.commands.bind("selftest", lambda _args: control.selftest())
     agent.commands.bind("play_prompt", lambda args: control.play_prompt(args.prompt_id))
     agent.commands.bind("relay_test", lambda args: control.relay_test(args.open_ms))
-    agent.commands.bind("reboot", lambda _args: _schedule(control.reboot))
+    agent.commands.bind("reboot", lambda _args: _schedule(lambda: _restart(agent, control)))
     key_file = agent.mqtt.update_public_key_file
     if key_file is not None:
         installer = UpdateInstaller(Path(agent.mqtt.state_dir) / "updates", load_public_key(key_file),
@@ -114,6 +115,17 @@ def _update(installer: UpdateInstaller, control: GatewayControl, agent: MqttAgen
             version = result["version"]
             agent.model_version = lambda: version
     return result
+
+
+def restart_code(sinks: list) -> int:
+    """The daemon's exit status: :data:`RESTART_EXIT_CODE` after a remote ``reboot``, else 0."""
+    return RESTART_EXIT_CODE if any(getattr(s, "restart_requested", False) for s in sinks) else 0
+
+
+def _restart(agent: MqttAgent, control: GatewayControl) -> None:
+    log.warning("remote reboot: stopping the service so that systemd starts it again")
+    agent.restart_requested = True
+    control.reboot()
 
 
 def _schedule(action: Callable[[], None]) -> dict[str, Any]:
