@@ -3,8 +3,9 @@
 Every 50 ms block, each tone's frequencies are checked (Hann-windowed
 Goertzel powers): together at least 60 % of the block's energy, each a fair
 part of it, above a floor. The on/off runs of each frequency set are then
-matched against the profile's cadences: dial is a steady tone; busy and
-reorder need two on/off cycles; ringback one. Each tone is reported once per
+matched against the profile's cadences: dial is a steady tone (0.6 s, or
+1.25 x the longest on-time of a cadenced tone on the same frequencies, so
+1.25 s in DE); busy and reorder need two on/off cycles; ringback one. Each tone is reported once per
 episode (until the frequency set has been silent for a while), timed at the
 episode's start. Tones a profile does not know (None) are not looked for.
 """
@@ -25,7 +26,7 @@ MIN_POWER = 0.5 * 0.005 ** 2    # about -46 dBFS
 MIN_SHARE = 0.6
 MIN_PART = 0.15                 # each frequency's part of the set's power
 TOL_FRAC, TOL_MIN_S = 0.25, 0.1
-DIAL_MIN_S = 1.0
+DIAL_MIN_S = 0.6              # steady this long = dial tone (longer where a cadenced tone shares it)
 EPISODE_GAP_S = 1.5
 
 
