@@ -105,3 +105,14 @@ def test_a_board_that_is_not_there_at_start_is_a_fault_then_found(tmp_path):
     bench.run(mon, 1000)
     assert [f.recovered for f in bench.take()] == [True]
     bench.unplug()
+
+
+def test_self_test_and_version_on_request(bench):
+    from lineguard.line.protocol import Command
+
+    mon = monitor_for(bench)
+    bench.run(mon, 200)
+    mon.request(Command.SELFTEST, 0.2)
+    bench.run(mon, 200)
+    assert mon.last_selftest is not None and mon.last_selftest.ok and mon.last_selftest.failures == 0
+    assert mon.firmware.startswith("1.0.0") and mon.stats.lost_frames == 0

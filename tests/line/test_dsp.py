@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from lineguard.cli import main
 from lineguard.audio.wavio import write_wav
@@ -175,3 +176,15 @@ def test_line_decode_cli_errors(tmp_path, capsys):
     assert main(["line-decode", str(path), "--channel", "1"]) == 2
     assert "channel" in capsys.readouterr().err
     assert main(["line-decode", str(tmp_path / "missing.wav")]) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1.0, 1.0, allow_nan=False, width=32), min_size=0, max_size=3000),
+       st.integers(1, 700), st.sampled_from(["US", "DE", "KR"]))
+def test_any_audio_is_decoded_without_error(values, chunk, country):
+    x = np.asarray(values, np.float32)
+    decoder = LineAudioDecoder(PROFILES[country])
+    for i in range(0, len(x), chunk):
+        for event in decoder.process(x[i:i + chunk], i / 8000):
+            assert isinstance(event, (CallerId, Dtmf, Tone))
+    decoder.process(np.ones(5000, np.float32))            # DC and clipping too
