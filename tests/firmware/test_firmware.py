@@ -73,7 +73,7 @@ def test_ring_burst_is_reported_with_its_frequency_and_its_end(rig):
     rig.line.ring_hz = 0.0
     rig.run(400)
     on, off = rig.messages(EVENTS)
-    assert isinstance(on, RingMsg) and on.active and on.freq_hz == pytest.approx(20.0, abs=1.0)
+    assert isinstance(on, RingMsg) and on.active and on.pulse_hz == pytest.approx(20.0, abs=1.0)   # one pulse per cycle in this model
     assert isinstance(off, RingMsg) and not off.active
     assert on.t_ms < 200 + 100 and off.t_ms - on.t_ms < 1300
 

@@ -112,3 +112,13 @@ def test_dialed_digits_decoded_from_line_audio_give_the_outgoing_number():
     (start,) = out
     assert start.direction is Direction.OUTGOING and start.dialed_number == "0212345678"
     assert 1.5 + 1.6 + 4.0 - 0.2 < start.time_s < 1.5 + 1.6 + 4.0 + 0.2   # 4 s after the last digit
+
+
+def test_hardware_build_decodes_line_audio_unless_switched_off():
+    from lineguard.app import build_line_audio_observers
+    from lineguard.dsp.decoder import LineAudioDecoder
+
+    (decoder,) = build_line_audio_observers(parse_settings({"device": {"country": "DE"},
+                                                            "line": {"profile": {"caller_id": "dtmf"}}}))
+    assert isinstance(decoder, LineAudioDecoder) and decoder.fsk is None and decoder.dtmf_cid is not None
+    assert build_line_audio_observers(parse_settings({"line": {"decode_audio": False}})) == []

@@ -53,7 +53,7 @@ class Heartbeat:
 class RingMsg:
     t_ms: int
     active: bool
-    freq_hz: float
+    pulse_hz: float         # ring-detector pulse rate (2 x ring frequency with a bidirectional opto)
 
 
 @dataclass(frozen=True)
