@@ -30,6 +30,15 @@ def _user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prune(args: argparse.Namespace) -> int:
+    import time
+    from lineguard_central.store import Writer, open_database
+    settings = load_central_settings(args.config)
+    removed = Writer(open_database(settings.database.url)).prune_events(time.time() - args.days * 86400.0)
+    print(f"removed {removed} events older than {args.days} days (per-day counts kept)")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from lineguard_central.demo import run_demo
     run_demo(args.db, args.port, speed=args.speed)
@@ -53,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--password", help="(prompted when left out)")
     p.add_argument("--config", type=Path)
     p.set_defaults(func=_user)
+    p = sub.add_parser("prune", help="delete events older than N days (run daily, e.g. from a systemd timer)")
+    p.add_argument("--days", type=int, required=True)
+    p.add_argument("--config", type=Path)
+    p.set_defaults(func=_prune)
     p = sub.add_parser("demo", help="local broker + simulated gateways + console")
     p.add_argument("--db", type=Path, default=Path("var/central/demo.db"))
     p.add_argument("--port", type=int, default=8080)

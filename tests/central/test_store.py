@@ -113,3 +113,20 @@ def test_commands_are_logged_and_answered(store):
     writer.command_reply(parse_reply("gw-1", b"corr-1", b'{"command":"selftest","ok":true,"result":{}}', DAY1 + 1))
     row = queries.command("corr-1")
     assert row.ok == 1 and row.answered_s == DAY1 + 1
+
+
+def test_prune_removes_old_events_and_keeps_the_daily_counts(store):
+    writer, queries = store
+    writer.ingest(_abusive_call("gw-1", "old", DAY1, "ko_ssibal") + _abusive_call("gw-1", "new", DAY2, "en_idiot"),
+                  DAY2)
+    assert writer.prune_events(DAY2 - 3600, chunk=2) == 5
+    assert {e.call_id for e in queries.incidents(IncidentFilter())} == {"new"}
+    assert queries.daily("2026-11-20", 1)[0].calls == 1
+
+
+def test_a_warning_in_a_later_batch_still_finds_the_keyword(store):
+    writer, queries = store
+    call = _abusive_call("gw-1", "split", DAY1, "ko_ttorai")
+    writer.ingest(call[:2], DAY1)
+    writer.ingest(call[2:], DAY1)
+    assert [e.keyword for e in queries.incidents(IncidentFilter(kind="warning_started"))] == ["ko_ttorai"]

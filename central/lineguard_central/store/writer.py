@@ -12,9 +12,9 @@ from lineguard_central.wire import (
 
 _DAILY_COLUMN = {"call_started": "calls", "warning_started": "warnings", "call_terminated": "terminations"}
 
-_INSERT_EVENT = """INSERT INTO events (event_id, device_id, type, ts_s, day, call_id, seq, boot_id, keyword,
-    reason, incident, payload, received_s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
-    ON CONFLICT (event_id) DO NOTHING"""
+_EVENT_COLUMNS = ("event_id, device_id, type, ts_s, day, call_id, seq, boot_id, keyword, reason, incident, "
+                  "payload, received_s")
+_ROWS_PER_INSERT = 400      # 13 columns each: well under SQLite's limit on bound parameters
 
 _TOUCH_DEVICE = """INSERT INTO devices (device_id, last_seen_s) VALUES (?, ?)
     ON CONFLICT (device_id) DO UPDATE SET last_seen_s =
@@ -29,48 +29,74 @@ class Writer:
         self.db = db
 
     def ingest(self, events: Iterable[EventRecord], received_s: float) -> int:
-        """Store new events, drop duplicates; return how many were new."""
-        inserted = 0
-        with self.db.transaction():
-            last_seen: dict[str, float] = {}
-            for event in events:
-                last_seen[event.device_id] = max(last_seen.get(event.device_id, 0.0), received_s)
-                if self._insert(event, received_s):
-                    inserted += 1
-            for device_id, seen_s in last_seen.items():
-                self.db.execute(_TOUCH_DEVICE, (device_id, seen_s))
-        return inserted
+        """Store new events, drop duplicates (by ``event_id``); return how many were new.
 
-    def _insert(self, event: EventRecord, received_s: float) -> bool:
-        keyword = event.keyword
-        if keyword is None and event.type == "warning_started" and event.call_id:
-            keyword = self._call_keyword(event.call_id)
-        cursor = self.db.execute(_INSERT_EVENT, (
-            event.event_id, event.device_id, event.type, event.ts_s, event.day, event.call_id, event.seq,
-            event.boot_id, keyword, event.reason, int(event.incident), event.payload, received_s))
-        if cursor.rowcount != 1:
-            return False
-        column = _DAILY_COLUMN.get(event.type)
-        if column:
-            self.db.execute(
-                f"""INSERT INTO daily (day, device_id, {column}) VALUES (?, ?, 1)
-                ON CONFLICT (day, device_id) DO UPDATE SET {column} = daily.{column} + 1""",
-                (event.day, event.device_id))
-        if event.incident:
-            self.db.execute(
-                """INSERT INTO devices (device_id, last_incident_s, last_incident_type, last_incident_call)
-                VALUES (?,?,?,?) ON CONFLICT (device_id) DO UPDATE SET
-                last_incident_s = excluded.last_incident_s, last_incident_type = excluded.last_incident_type,
-                last_incident_call = excluded.last_incident_call
-                WHERE devices.last_incident_s IS NULL OR devices.last_incident_s <= excluded.last_incident_s""",
-                (event.device_id, event.ts_s, event.type, event.call_id))
-        return True
+        One transaction: multi-row inserts that return the ids actually inserted, then the
+        per-day counters and each box's last incident from the new events only.
+        """
+        events = list(events)
+        with self.db.transaction():
+            keywords = self._warning_keywords(events)
+            new: list[EventRecord] = []
+            for start in range(0, len(events), _ROWS_PER_INSERT):
+                new += self._insert_rows(events[start:start + _ROWS_PER_INSERT], keywords, received_s)
+            self._count(new)
+            for device_id in sorted({e.device_id for e in events}):
+                self.db.execute(_TOUCH_DEVICE, (device_id, received_s))
+        return len(new)
+
+    def _insert_rows(self, chunk: list[EventRecord], keywords: dict[str, str | None],
+                     received_s: float) -> list[EventRecord]:
+        unique = list({e.event_id: e for e in chunk}.values())
+        params: list[object] = []
+        for e in unique:
+            params += [e.event_id, e.device_id, e.type, e.ts_s, e.day, e.call_id, e.seq, e.boot_id,
+                       keywords.get(e.event_id, e.keyword), e.reason, int(e.incident), e.payload, received_s]
+        marks = ", ".join(["(" + ",".join("?" * 13) + ")"] * len(unique))
+        rows = self.db.rows(f"""INSERT INTO events ({_EVENT_COLUMNS}) VALUES {marks}
+            ON CONFLICT (event_id) DO NOTHING RETURNING event_id""", params)
+        inserted = {r["event_id"] for r in rows}
+        return [e for e in unique if e.event_id in inserted]
+
+    def _warning_keywords(self, events: list[EventRecord]) -> dict[str, str | None]:
+        """A warning names no keyword: take the one heard last before it in the same call."""
+        heard: dict[str, str] = {}
+        out: dict[str, str | None] = {}
+        for e in sorted(events, key=lambda e: (e.ts_s, e.seq or 0)):
+            if e.type == "keyword_detected" and e.call_id and e.keyword:
+                heard[e.call_id] = e.keyword
+            elif e.type == "warning_started" and e.keyword is None and e.call_id:
+                out[e.event_id] = heard.get(e.call_id) or self._call_keyword(e.call_id)
+        return out
 
     def _call_keyword(self, call_id: str) -> str | None:
         row = self.db.one(
             """SELECT keyword FROM events WHERE call_id = ? AND type = 'keyword_detected'
             ORDER BY ts_s DESC LIMIT 1""", (call_id,))
         return row["keyword"] if row else None
+
+    def _count(self, new: list[EventRecord]) -> None:
+        counts: dict[tuple[str, str, str], int] = {}
+        last: dict[str, EventRecord] = {}
+        for e in new:
+            column = _DAILY_COLUMN.get(e.type)
+            if column:
+                counts[(e.day, e.device_id, column)] = counts.get((e.day, e.device_id, column), 0) + 1
+            if e.incident and (e.device_id not in last or last[e.device_id].ts_s <= e.ts_s):
+                last[e.device_id] = e
+        for (day, device_id, column), n in sorted(counts.items()):
+            self.db.execute(
+                f"""INSERT INTO daily (day, device_id, {column}) VALUES (?, ?, ?)
+                ON CONFLICT (day, device_id) DO UPDATE SET {column} = daily.{column} + excluded.{column}""",
+                (day, device_id, n))
+        for device_id, e in sorted(last.items()):
+            self.db.execute(
+                """INSERT INTO devices (device_id, last_incident_s, last_incident_type, last_incident_call)
+                VALUES (?,?,?,?) ON CONFLICT (device_id) DO UPDATE SET
+                last_incident_s = excluded.last_incident_s, last_incident_type = excluded.last_incident_type,
+                last_incident_call = excluded.last_incident_call
+                WHERE devices.last_incident_s IS NULL OR devices.last_incident_s <= excluded.last_incident_s""",
+                (device_id, e.ts_s, e.type, e.call_id))
 
     def status(self, record: StatusRecord) -> None:
         with self.db.transaction():
@@ -153,6 +179,19 @@ class Writer:
                 """INSERT INTO users (username, role, password_hash, created_s) VALUES (?,?,?,?)
                 ON CONFLICT (username) DO UPDATE SET role = excluded.role,
                 password_hash = excluded.password_hash""", (username, role, password_hash, now_s))
+
+    def prune_events(self, before_s: float, chunk: int = 10000) -> int:
+        """Delete events older than ``before_s`` (the per-day counts stay); return how many went."""
+        removed = 0
+        while True:
+            with self.db.transaction():
+                cursor = self.db.execute(
+                    f"""DELETE FROM events WHERE event_id IN
+                    (SELECT event_id FROM events WHERE ts_s < ? LIMIT {int(chunk)})""", (before_s,))
+                count = cursor.rowcount
+            removed += count
+            if count < chunk:
+                return removed
 
     def set_meta(self, key: str, value: str) -> None:
         with self.db.transaction():
