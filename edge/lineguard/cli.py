@@ -107,7 +107,10 @@ def _check_args(p: argparse.ArgumentParser) -> None:
 
 @command("check-config", "validate a settings file and list every problem", _check_args)
 def cmd_check_config(args: argparse.Namespace) -> int:
-    load_settings(args.file)
+    from lineguard.prompts import PromptLibrary
+
+    settings = load_settings(args.file)
+    PromptLibrary.from_settings(settings, settings.audio.sample_rate_hz, str(args.file)).load_all()  # prompts
     print(f"{args.file}: OK")
     return 0
 

@@ -82,17 +82,18 @@ def check_prompt_audio(samples: np.ndarray, rate_hz: int, settings: PromptSettin
 class PromptLibrary:
     def __init__(self, language: str, device_rate_hz: int, level_dbfs: float,
                  overrides: dict[str, Path] | None = None, bundled_dir: Path = BUNDLED_DIR,
-                 checks: PromptSettings | None = None) -> None:
+                 checks: PromptSettings | None = None, source: str = "settings") -> None:
         self.language = language
         self.device_rate_hz = device_rate_hz
         self.level_dbfs = level_dbfs
         self.overrides = dict(overrides or {})
         self.bundled_dir = bundled_dir
         self.checks = checks or PromptSettings()
+        self.source = source                 # the settings file, named in errors
         self._cache: dict[str, np.ndarray] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings, device_rate_hz: int) -> PromptLibrary:
+    def from_settings(cls, settings: Settings, device_rate_hz: int, source: str = "settings") -> PromptLibrary:
         """The site's prompts; every configuration problem is listed at once."""
         a, p = settings.audio, settings.prompts
         level = a.prompt_level_dbfs + a.output_gain_db
@@ -104,8 +105,8 @@ class PromptLibrary:
                 f"{line_dbm(level, p.full_scale_dbm):.1f} dBm on the line (prompts.full_scale_dbm "
                 f"{p.full_scale_dbm:g}); the limit is {p.max_line_dbm:g} dBm")))
         if problems:
-            raise ConfigError("settings", problems)
-        return cls(settings.device.language, device_rate_hz, level, p.files, checks=p)
+            raise ConfigError(source, problems)
+        return cls(settings.device.language, device_rate_hz, level, p.files, checks=p, source=source)
 
     def path_for(self, prompt_id: str) -> Path:
         if prompt_id in self.overrides:
@@ -150,4 +151,4 @@ class PromptLibrary:
                 problems.append((f"prompts.files.{prompt_id}" if prompt_id in self.overrides else prompt_id,
                                  str(exc)))
         if problems:
-            raise ConfigError("prompts", problems)
+            raise ConfigError(self.source, problems)

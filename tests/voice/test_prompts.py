@@ -149,3 +149,17 @@ def test_bundled_prompts_are_reproducible_from_make_prompts():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert sorted(p.stem for p in (BUNDLED_DIR / "en").glob("*.wav")) == sorted(PROMPT_IDS)
+
+
+def test_check_config_validates_site_prompts_and_level(tmp_path, capsys):
+    from lineguard.cli import main as cli_main
+    good = site(tmp_path, speech_like(2.0))
+    config = tmp_path / "site.toml"
+    config.write_text(f'[prompts.files]\nwarning = "{good}"\n')
+    assert cli_main(["check-config", str(config)]) == 0
+    config.write_text(f'[audio]\nprompt_level_dbfs = -6\n[prompts.files]\nwarning = "{tmp_path / "gone.wav"}"\n')
+    assert cli_main(["check-config", str(config)]) == 2
+    assert f"{config}: audio.prompt_level_dbfs" in capsys.readouterr().err
+    config.write_text(f'[prompts.files]\nwarning = "{tmp_path / "gone.wav"}"\n')
+    assert cli_main(["check-config", str(config)]) == 2
+    assert f"{config}: prompts.files.warning" in capsys.readouterr().err

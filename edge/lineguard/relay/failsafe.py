@@ -23,6 +23,7 @@ import logging
 import signal
 from collections.abc import Callable
 from types import FrameType, ModuleType
+from typing import Protocol
 
 from lineguard.config import RelaySettings
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
-class _Releasable:
+class _Releasable(Protocol):
     def release(self) -> None: ...
 
 
