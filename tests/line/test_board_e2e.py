@@ -38,6 +38,7 @@ def test_incoming_call_survives_unplug_and_replug(bench):
     bench.line.ring_hz = 0.0
     bench.run(mon, 1000)
     assert [(type(e), e.active) for e in bench.take()] == [(Ring, True), (Ring, False)]
+    assert mon.cadence.on_s == pytest.approx(1.0, abs=0.2) and mon.cadence.off_s is None
     bench.line.off_hook()
     bench.run(mon, 300)
     assert {type(e) for e in bench.take()} == {Hook, LoopCurrent}

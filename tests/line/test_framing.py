@@ -107,3 +107,12 @@ def test_commands_are_frames_the_firmware_parser_accepts():
     for byte in data:
         got += parser.feed(bytes([byte]))
     assert got == [(1, Command.GET_STATE, b""), (1, Command.SELFTEST, b"")]
+
+
+def test_ring_cadence_is_measured_on_the_board_clock():
+    from lineguard.line.board import RingCadence
+
+    cadence = RingCadence()
+    for t_ms, active in ((1000, True), (3000, False), (7000, True), (9000, False)):
+        cadence.observe(RingMsg(t_ms, active, 20.0))
+    assert (cadence.on_s, cadence.off_s) == (2.0, 4.0)

@@ -47,6 +47,30 @@ class BoardStats:
     protocol_errors: int = 0
 
 
+class RingCadence:
+    """Ring on/off times measured on the board's clock (for the installer: the country profile's
+    ``ring_on_s``/``ring_off_s``, unknown for Korea)."""
+
+    def __init__(self) -> None:
+        self.on_s: float | None = None
+        self.off_s: float | None = None
+        self._since_ms: int | None = None
+        self._active = False
+
+    def observe(self, msg: RingMsg) -> None:
+        if msg.active == self._active:
+            return
+        if self._since_ms is not None:
+            span_s = ((msg.t_ms - self._since_ms) & 0xFFFFFFFF) / 1000.0
+            if msg.active:
+                self.off_s = span_s
+            else:
+                self.on_s = span_s
+                log.info("ring burst %.2f s on, %s s off (pulses at %.1f Hz)", span_s,
+                         f"{self.off_s:.2f}" if self.off_s is not None else "?", msg.pulse_hz)
+        self._active, self._since_ms = msg.active, msg.t_ms
+
+
 class BoardLineMonitor:
     capabilities = frozenset({CAP_RING, CAP_HOOK, CAP_LOOP})
 
@@ -58,6 +82,7 @@ class BoardLineMonitor:
         self.stats = BoardStats()
         self.firmware: str | None = None
         self.last_selftest: SelfTestMsg | None = None
+        self.cadence = RingCadence()
         self._seen_connections = 0
         self._expected_seq: int | None = None
         self._last_frame_s = 0.0
@@ -150,6 +175,7 @@ class BoardLineMonitor:
 
     def _on_message(self, msg: Message, now_s: float) -> list[LineEvent]:
         if isinstance(msg, RingMsg):
+            self.cadence.observe(msg)
             return self._update(now_s, replace(self.state, ringing=msg.active))
         if isinstance(msg, HookMsg):
             return self._update(now_s, replace(self.state, off_hook=msg.off_hook))
