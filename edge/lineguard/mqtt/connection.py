@@ -65,10 +65,15 @@ def read_password(settings: MqttSettings) -> str | None:
         raise ConfigError(str(settings.password_file), [("mqtt.password_file", exc.strerror or str(exc))]) from None
 
 
-def make_client(settings: MqttSettings, topics: Topics, will_payload: dict) -> mqtt.Client:
-    """A fresh MQTT v5 client with credentials, TLS and the ``offline`` last will set."""
+def make_client(settings: MqttSettings, topics: Topics, will_payload: dict | None,
+                client_id: str | None = None) -> mqtt.Client:
+    """A fresh MQTT v5 client with credentials, TLS and (unless None) the ``offline`` last will set.
+
+    ``client_id`` defaults to the device id, which the running gateway uses: a tool that
+    connects beside it (a self-test) must pass another one, or the broker drops the gateway.
+    """
     address = BrokerAddress.parse(settings.url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=topics.device_id,
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or topics.device_id,
                          protocol=MQTTProtocolVersion.MQTTv5, reconnect_on_failure=False)
     password = read_password(settings)
     if password is not None or settings.username:
@@ -81,7 +86,8 @@ def make_client(settings: MqttSettings, topics: Topics, will_payload: dict) -> m
         client.tls_set(ca_certs=_str(settings.ca_file), certfile=_str(settings.cert_file),
                        keyfile=_str(settings.key_file), cert_reqs=ssl.CERT_REQUIRED,
                        tls_version=ssl.PROTOCOL_TLS_CLIENT)
-    client.will_set(topics.status, json.dumps(will_payload), qos=1, retain=True)
+    if will_payload is not None:
+        client.will_set(topics.status, json.dumps(will_payload), qos=1, retain=True)
     return client
 
 
