@@ -20,7 +20,7 @@ from lineguard.gateway import CallAudioSink, EventSink, Gateway
 from lineguard.kws.base import KeywordDetector
 from lineguard.callers.memory import CallerMemory
 from lineguard.line.base import CAP_SEIZE, LineMonitor
-from lineguard.line.profiles import profile_for
+from lineguard.line.profiles import profile_for, site_profile
 from lineguard.line.virtual import FarEndScript, SimulatedLineMonitor, VirtualLine
 from lineguard.prompts import PromptLibrary
 from lineguard.relay.base import GuardedRelay
@@ -90,7 +90,7 @@ class SimulatedRig:
 def build_simulated(settings: Settings, script: FarEndScript, clock: Clock,
                     detector: KeywordDetector | None = None, sinks: Iterable[EventSink] = (),
                     audio_sinks: Iterable[CallAudioSink] = ()) -> SimulatedRig:
-    profile = profile_for(settings.device.country)
+    profile = site_profile(settings)      # the country's, with the site's [line.profile] values
     line = VirtualLine(clock, script, profile, settings.audio.sample_rate_hz)
     audio = SimulatedAudioPort(line, clock, settings.audio.channels)
     relay = SimulatedRelay(clock, line)
@@ -119,7 +119,6 @@ def build_line_audio_observers(settings: Settings) -> list:
     if not settings.line.decode_audio:
         return []
     from lineguard.dsp.decoder import LineAudioDecoder
-    from lineguard.line.profiles import site_profile
 
     return [LineAudioDecoder(site_profile(settings))]
 
