@@ -11,9 +11,10 @@ from lineguard.cli import command
 
 def _decrypt_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["decrypt"], help="decrypt: export an encrypted recording as WAV")
-    p.add_argument("file", type=Path, help="an encrypted recording (.lgrec)")
+    p.add_argument("file", type=Path, help="an encrypted recording or evidence file (.lgrec)")
     p.add_argument("--key-file", type=Path, required=True, help="the site's recording key (32 bytes)")
-    p.add_argument("-o", "--output", type=Path, help="WAV to write (default: FILE with .wav)")
+    p.add_argument("-o", "--output", type=Path,
+                   help="file to write (default: FOLDER-NAME.wav, or FOLDER-NAME for events, in the current folder)")
 
 
 @command("recording", "authorized export of encrypted recordings", _decrypt_args)
@@ -22,10 +23,17 @@ def cmd_recording(args: argparse.Namespace) -> int:
     from lineguard.recording.segments import wav_header
 
     result = decrypt_file(args.file, load_key(args.key_file))
-    out = args.output or args.file.with_suffix(".wav")
+    is_audio = result.content == "pcm"
+    # default: the current folder, never inside an evidence bundle (an extra file there fails verification)
+    plain = args.file.with_suffix(".wav" if is_audio else "").name
+    out = args.output or Path(f"{args.file.resolve().parent.name}-{plain}")
     if out.exists():
         print(f"lineguard recording: {out} exists; not overwritten", file=sys.stderr)
         return 1
+    if not is_audio:
+        out.write_bytes(result.pcm)
+        print(f"{out}: {len(result.pcm)} bytes")
+        return 0
     out.write_bytes(wav_header(result.sample_rate_hz, result.channels, len(result.pcm)) + result.pcm)
     seconds = len(result.pcm) / (2 * result.channels * result.sample_rate_hz)
     note = "" if result.complete else " (cut off by a crash: everything up to the last whole segment)"

@@ -88,7 +88,7 @@ def test_evidence_chain_across_calls_and_tampering(tmp_path, capsys):
     assert "events.jsonl does not match" in capsys.readouterr().err
 
 
-def test_encrypted_evidence_decrypts_with_the_key(tmp_path, capsys):
+def test_encrypted_evidence_decrypts_with_the_key(tmp_path, capsys, monkeypatch):
     sink, _ = replay_recorded(tmp_path, abusive(), key=KEY)
     saved, = sink.of_type("recording_saved")
     assert saved.encrypted and saved.path.endswith("recording.lgrec")
@@ -97,6 +97,17 @@ def test_encrypted_evidence_decrypts_with_the_key(tmp_path, capsys):
     assert cli_main(["recording", "decrypt", saved.path, "--key-file", str(tmp_path / "key"), "-o", str(out)]) == 0
     assert read_wav(out)[0].shape[0] / 8000 == pytest.approx(saved.duration_s)
     assert cli_main(["evidence", "verify", saved.evidence_dir]) == 0
+    # the events (caller numbers) are encrypted too, and export as JSON lines
+    bundle = Path(saved.evidence_dir)
+    assert sorted(p.name for p in bundle.iterdir()) == ["detections.json.lgrec", "events.jsonl.lgrec",
+                                                         "manifest.json", "recording.lgrec"]
+    assert b"call_started" not in (bundle / "events.jsonl.lgrec").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["recording", "decrypt", str(bundle / "events.jsonl.lgrec"), "--key-file",
+                     str(tmp_path / "key")]) == 0
+    events = [json.loads(line) for line in (tmp_path / f"{bundle.name}-events.jsonl").read_text().splitlines()]
+    assert cli_main(["evidence", "verify", saved.evidence_dir]) == 0          # the bundle was not touched
+    assert events[0]["type"] == "call_started" and events[-1]["type"] == "call_ended"
 
 
 def test_disk_full_is_a_fault_and_the_call_is_still_protected(tmp_path):

@@ -70,7 +70,8 @@ def _aad(header: bytes, index: int, final: bool) -> bytes:
 class EncryptedSegmentFile:
     """Writes PCM segments as AES-GCM records; crash-safe like the WAV writer."""
 
-    def __init__(self, path: Path, key: bytes, sample_rate_hz: int, channels: int, fsync: bool = True) -> None:
+    def __init__(self, path: Path, key: bytes, sample_rate_hz: int, channels: int, fsync: bool = True,
+                 content: str = "pcm") -> None:
         self.path = Path(path)
         self.sample_rate_hz = sample_rate_hz
         self.channels = channels
@@ -79,7 +80,8 @@ class EncryptedSegmentFile:
         self._aes = AESGCM(key)
         self._prefix = os.urandom(8)
         self._index = 0
-        self._header = json.dumps({"format": FORMAT, "sample_rate_hz": sample_rate_hz, "channels": channels,
+        self._header = json.dumps({"format": FORMAT, "content": content,
+                                   "sample_rate_hz": sample_rate_hz, "channels": channels,
                                    "key_id": key_id(key), "nonce_prefix": self._prefix.hex()},
                                   sort_keys=True).encode()
         self._f: BinaryIO | None = open(self.path, "xb")   # noqa: SIM115 - closed in close()
@@ -116,12 +118,20 @@ class EncryptedSegmentFile:
             os.fsync(self._f.fileno())
 
 
+def seal_bytes(path: Path, key: bytes, data: bytes) -> None:
+    """Write a small file (e.g. a call's events) encrypted, in the same format."""
+    f = EncryptedSegmentFile(path, key, 0, 0, content="file")
+    f.append(data)
+    f.close()
+
+
 @dataclass(frozen=True)
 class Decrypted:
     pcm: bytes
     sample_rate_hz: int
     channels: int
     complete: bool          # the final record was there: the file was closed normally
+    content: str = "pcm"    # "pcm": 16-bit audio; "file": the bytes of a file (events, detections)
 
 
 def decrypt_file(path: Path, key: bytes) -> Decrypted:
@@ -154,7 +164,8 @@ def decrypt_file(path: Path, key: bytes) -> Decrypted:
         index += 1
     if complete and pos != len(data):
         raise CryptoError(f"{path}: data after the final record (tampered)")
-    return Decrypted(b"".join(parts), int(header["sample_rate_hz"]), int(header["channels"]), complete)
+    return Decrypted(b"".join(parts), int(header["sample_rate_hz"]), int(header["channels"]), complete,
+                     header.get("content", "pcm"))
 
 
 def _open(aes: AESGCM, nonce: bytes, sealed: bytes, header: bytes, index: int,

@@ -4,8 +4,8 @@ Layout under ``<record_dir>/evidence/``::
 
     000001-<call_id>/
         recording.wav | recording.lgrec
-        events.jsonl          the call's events, wire form, one per line
-        detections.json       every keyword detection: time, keyword, score, side
+        events.jsonl          the call's events, wire form, one per line   (.lgrec when encrypted)
+        detections.json       every keyword detection: time, keyword, score, side   (idem)
         manifest.json         SHA-256 of each file + SHA-256 of the previous manifest
         .synced               written by the uploader once central has the bundle (not hashed)
     ANCHOR.json               the last pruned bundle's seq and manifest hash
@@ -27,6 +27,7 @@ from pathlib import Path
 
 from lineguard.errors import LineGuardError
 from lineguard.events import Event
+from lineguard.recording.crypto import seal_bytes
 
 MANIFEST = "manifest.json"
 ANCHOR = "ANCHOR.json"
@@ -94,8 +95,11 @@ class Bundle:
 
 
 def write_bundle(root: Path, call_id: str, recording: Path, events: Iterable[Event],
-                 device_id: str, created_utc: str) -> Bundle:
-    """Move the finished recording into a new bundle and seal it into the chain."""
+                 device_id: str, created_utc: str, key: bytes | None = None) -> Bundle:
+    """Move the finished recording into a new bundle and seal it into the chain.
+
+    With ``key`` the events and detections (caller numbers) are encrypted too.
+    """
     root.mkdir(parents=True, exist_ok=True)
     seq, previous = _previous(root)
     folder = root / f"{seq + 1:06d}-{call_id}"
@@ -105,10 +109,14 @@ def write_bundle(root: Path, call_id: str, recording: Path, events: Iterable[Eve
     target = folder / name
     os.replace(recording, target)
     lines = "".join(json.dumps(e.to_wire(), ensure_ascii=False, sort_keys=True) + "\n" for e in events)
-    _write_durable(folder / "events.jsonl", lines.encode())
     detections = [{k: e.to_wire()[k] for k in ("time", "keyword", "score", "side", "severity", "acted_on")}
                   for e in events if e.TYPE == "keyword_detected"]
-    _write_durable(folder / "detections.json", json.dumps(detections, indent=1).encode())
+    parts = {"events.jsonl": lines.encode(), "detections.json": json.dumps(detections, indent=1).encode()}
+    for name, data in parts.items():
+        if key is None:
+            _write_durable(folder / name, data)
+        else:
+            seal_bytes(folder / f"{name}.lgrec", key, data)
     files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
              for p in sorted(folder.iterdir()) if p.name != MANIFEST}
     manifest = {"format": FORMAT, "seq": seq + 1, "call_id": call_id, "device_id": device_id,

@@ -172,7 +172,7 @@ class Recorder:
         if wanted:
             utc = self.utc().isoformat(timespec="seconds")
             bundle = write_bundle(self.retention.evidence_dir, active.call_id, path, active.events,
-                                  self.device_id, utc)
+                                  self.device_id, utc, key=self.key)
             path, evidence_dir = bundle.recording, str(bundle.path)
         return RecordingSaved(time=time_s, call_id=active.call_id, path=str(path), duration_s=duration_s,
                               sha256=sha256_file(path), encrypted=self.key is not None, evidence_dir=evidence_dir)
