@@ -139,3 +139,16 @@ def test_write_failure_mid_call_keeps_protection_and_the_partial_recording(tmp_p
     assert [e for e in events if e["type"] == "call_terminated"]
     saved = [e for e in events if e["type"] == "recording_saved"]
     assert saved and 2.0 <= saved[0]["duration_s"] <= 6.5 and read_wav(saved[0]["path"])[0].shape[1] == 2
+
+
+def test_encryption_key_comes_from_the_provisioned_file(tmp_path):
+    from lineguard.errors import ConfigError
+    from lineguard.recording.crypto import CryptoError
+    (tmp_path / "key").write_text(KEY.hex())
+    settings = parse_settings({"recording": {"dir": str(tmp_path), "encrypt": True, "key_file": str(tmp_path / "key")}})
+    assert Recorder.from_settings(settings).key == KEY
+    with pytest.raises(ConfigError, match="encrypt = true needs key_file"):
+        parse_settings({"recording": {"encrypt": True}})
+    missing = parse_settings({"recording": {"encrypt": True, "key_file": str(tmp_path / "nope")}})
+    with pytest.raises(CryptoError, match="cannot read the recording key"):
+        Recorder.from_settings(missing)
