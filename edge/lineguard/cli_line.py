@@ -63,3 +63,66 @@ def _human(record: dict) -> str:
     else:
         detail = record["digit"] if kind == "dtmf" else record["tone"]
     return f"{record['time']:9.3f}s  {kind:<9} {detail}"
+
+
+# ---- line-watch ------------------------------------------------------------------
+
+POLL_INTERVAL_S = 0.02
+
+
+def _watch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, required=True, help="settings file naming line.backend and line.port")
+    p.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    p.add_argument("--selftest", action="store_true", help="board: ask for its self-test and show the result")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+@command("line-watch", "show live what the line-sense board or caller-ID modem reports", _watch_args)
+def cmd_line_watch(args: argparse.Namespace) -> int:
+    from lineguard.app import build_line_monitor
+    from lineguard.clock import RealClock
+    from lineguard.errors import ConfigError
+
+    settings = load_settings(args.config)
+    if settings.line.backend == "simulated":
+        raise ConfigError(str(args.config), [("line.backend", "line-watch needs 'board' or 'modem'")])
+    monitor, clock = build_line_monitor(settings), RealClock()
+    start_s, asked = clock.now(), False
+    monitor.open()
+    try:
+        while args.seconds is None or clock.now() - start_s < args.seconds:
+            now_s = clock.now()
+            for event in monitor.poll(now_s):
+                _show(_watch_record(event, now_s - start_s), args.json)
+            if args.selftest and not asked and getattr(monitor, "firmware", None):
+                from lineguard.line.protocol import Command
+                monitor.request(Command.SELFTEST, now_s)
+                asked = True
+            clock.sleep(POLL_INTERVAL_S)
+    finally:
+        monitor.close()
+    return _selftest_verdict(monitor, args) if args.selftest else 0
+
+
+def _watch_record(event, elapsed_s: float) -> dict:
+    import dataclasses
+
+    fields = {k: v for k, v in dataclasses.asdict(event).items() if k != "time_s"}
+    return {"type": type(event).__name__.lower(), "time": round(elapsed_s, 3), **fields}
+
+
+def _show(record: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    else:
+        rest = " ".join(f"{k}={v}" for k, v in record.items() if k not in ("type", "time"))
+        print(f"{record['time']:9.3f}s  {record['type']:<12} {rest}", flush=True)
+
+
+def _selftest_verdict(monitor, args: argparse.Namespace) -> int:
+    result = getattr(monitor, "last_selftest", None)
+    firmware = getattr(monitor, "firmware", None)
+    record = {"type": "selftest", "firmware": firmware, "ok": bool(result and result.ok),
+              "failures": result.failures if result else None}
+    _show({"time": 0.0, **record}, args.json)
+    return 0 if record["ok"] else 1

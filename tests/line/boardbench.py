@@ -57,8 +57,9 @@ class PtyBench:
         os.close(self.slave)
         self.master = self.board = None
 
-    def advance_board(self, ms: int) -> None:
-        """The firmware's time goes on by ``ms`` (its main loop runs every 5 ms)."""
+    def advance_board(self, ms: int, wait: bool = True) -> None:
+        """The firmware's time goes on by ``ms`` (its main loop runs every 5 ms); with ``wait``,
+        until the kernel has handed what it wrote to the other end."""
         self.now_ms += ms
         if self.board is None or self.frozen:
             return
@@ -66,7 +67,7 @@ class PtyBench:
         for _ in range(ms // 5):
             self.world.advance(5)
             self.board.service()
-        if self.world.uart_written != written:       # let the kernel hand the bytes over
+        if wait and self.world.uart_written != written:
             select.select([self.slave], [], [], 0.5)
 
     def run(self, monitor: BoardLineMonitor, ms: int) -> None:

@@ -117,3 +117,35 @@ def test_self_test_and_version_on_request(bench):
     bench.run(mon, 200)
     assert mon.last_selftest is not None and mon.last_selftest.ok and mon.last_selftest.failures == 0
     assert mon.firmware.startswith("1.0.0") and mon.stats.lost_frames == 0
+
+
+def test_line_watch_shows_the_board_live_and_its_self_test(bench, tmp_path, capsys):
+    import json
+    import threading
+    import time
+
+    from lineguard.cli import main
+
+    config = tmp_path / "site.toml"
+    config.write_text(f'[line]\nbackend = "board"\nport = "{bench.port}"\n'
+                      '[audio]\nbackend = "pyaudio"\n[relay]\nbackend = "gpio"\n')
+    stop = threading.Event()
+
+    def board_runs() -> None:
+        t0 = time.monotonic()
+        while not stop.is_set():
+            bench.line.ring_hz = 20.0 if 0.3 < time.monotonic() - t0 < 0.9 else 0.0
+            bench.advance_board(5, wait=False)
+            time.sleep(0.005)
+
+    runner = threading.Thread(target=board_runs, daemon=True)
+    runner.start()
+    try:
+        code = main(["line-watch", "--config", str(config), "--seconds", "1.5", "--selftest", "--json"])
+    finally:
+        stop.set()
+        runner.join()
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0, records
+    assert [r["active"] for r in records if r["type"] == "ring"] == [True, False]
+    assert records[-1]["type"] == "selftest" and records[-1]["ok"] and "1.0.0" in records[-1]["firmware"]
