@@ -25,12 +25,12 @@ class MqttSettings(_Section):
     username: str = ""
     password: str = ""
     ca_file: Path | None = None            # TLS: CA that signed the broker's certificate
-    client_id: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,64}$")   # "" = generated
+    client_id: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,64}$")   # "" = generated, no persistent session
+    session_expiry_s: int = Field(86400, ge=0, le=30 * 86400)    # with a client_id: the broker keeps our queue
     share_group: str = Field("lineguard-central", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     topic_root: str = TOPIC_ROOT
     keepalive_s: int = Field(30, ge=5, le=600)
     batch_max: int = Field(500, ge=1, le=10000)          # events per database transaction
-    command_timeout_s: float = Field(30.0, gt=0.0, le=600.0)
 
 
 class DatabaseSettings(_Section):
@@ -44,6 +44,7 @@ class WebSettings(_Section):
     secret: str = ""                       # "" = generated once and kept in the database
     refresh_s: float = Field(3.0, ge=0.5, le=60.0)   # live pages poll this often
     offline_after_s: float = Field(180.0, ge=10.0)   # "silent" when online but nothing heard this long
+    command_timeout_s: float = Field(30.0, gt=0.0, le=600.0)  # a command unanswered this long: "no answer"
 
 
 class CentralSettings(_Section):

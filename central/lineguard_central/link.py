@@ -94,10 +94,11 @@ class CentralLink:
 
     def start(self) -> None:
         self._thread.start()
+        persistent = bool(self.settings.client_id) and self.settings.session_expiry_s > 0
         props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 0
+        props.SessionExpiryInterval = self.settings.session_expiry_s if persistent else 0
         self.client.connect_async(self._host, self._port, keepalive=self.settings.keepalive_s,
-                                  clean_start=True, properties=props)
+                                  clean_start=not persistent, properties=props)
         self.client.loop_start()
         if not self._connected.wait(CONNECT_TIMEOUT_S):
             log.warning("MQTT broker %s:%d not reachable yet; retrying in the background", self._host, self._port)

@@ -102,3 +102,21 @@ def test_commands_get_answers_through_the_response_topic(central, gateway_factor
     assert central.queries.command(ok).ok == 1
     answer = central.queries.command(bad)
     assert answer.ok == 0 and json.loads(answer.result_json)["errors"][0]["key"] == "prompt_id"
+
+
+def test_with_a_client_id_events_sent_while_the_console_is_down_arrive_after_restart(broker, gateway_factory,
+                                                                                      tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    settings = central_settings(broker, url, client_id=_uid("central"), share_group=_uid("grp")).mqtt
+    db = open_database(url)
+    link = CentralLink(settings, Writer(db), Queries(db))
+    link.start()
+    gateway = gateway_factory(_uid("gw"))
+    gateway.emit(CallStarted(time=0.0, call_id="before", direction=Direction.INCOMING))
+    wait_for(lambda: Queries(db).call_events("before"), what="first event")
+    link.stop()
+    total = gateway.backfill(days=1, calls_per_day=3)
+    later = CentralLink(settings, Writer(db), Queries(db))
+    later.start()
+    wait_for(lambda: Queries(db).event_count() == total + 1, what="events queued by the broker while down")
+    later.stop()

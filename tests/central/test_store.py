@@ -66,7 +66,7 @@ def test_incident_filters_by_site_date_keyword_reason(store):
     assert {e.call_id for e in queries.incidents(IncidentFilter(site="Mapo"))} == {"a"}
     assert {e.call_id for e in queries.incidents(IncidentFilter(day_from="2026-11-21"))} == {"b"}
     assert {e.call_id for e in queries.incidents(IncidentFilter(day_to="2026-11-20"))} == {"a"}
-    assert {e.call_id for e in queries.incidents(IncidentFilter(keyword="IDIOT"))} == {"b"}
+    assert {e.call_id for e in queries.incidents(IncidentFilter(keyword="en_idiot"))} == {"b"}
     assert [e.type for e in queries.incidents(IncidentFilter(reason="abuse"))] == ["call_terminated"] * 2
     assert [e.reason for e in queries.incidents(IncidentFilter(reason="warning"))] == ["warning"] * 2
     newest_first = queries.incidents(IncidentFilter())
@@ -130,3 +130,9 @@ def test_a_warning_in_a_later_batch_still_finds_the_keyword(store):
     writer.ingest(call[:2], DAY1)
     writer.ingest(call[2:], DAY1)
     assert [e.keyword for e in queries.incidents(IncidentFilter(kind="warning_started"))] == ["ko_ttorai"]
+
+
+def test_keywords_seen_are_listed_for_the_filter(store):
+    writer, queries = store
+    writer.ingest(_abusive_call("gw-1", "a", DAY1, "ko_ssibal") + _abusive_call("gw-1", "b", DAY1, "en_idiot"), DAY1)
+    assert queries.keywords() == ["en_idiot", "ko_ssibal"]

@@ -45,7 +45,7 @@ class Queries:
             (flt.device_id, "e.device_id = ?", flt.device_id),
             (flt.kind, "e.type = ?", flt.kind),
             (flt.reason, "e.reason = ?", flt.reason),
-            (flt.keyword, "lower(e.keyword) LIKE ?", f"%{flt.keyword.lower()}%"),
+            (flt.keyword, "e.keyword = ?", flt.keyword),
             (flt.day_from, "e.ts_s >= ?", _day_start_s(flt.day_from) if flt.day_from else 0),
             (flt.day_to, "e.ts_s < ?", _day_start_s(flt.day_to) + 86400 if flt.day_to else 0),
             (flt.before_s is not None, "e.ts_s < ?", flt.before_s),
@@ -58,6 +58,9 @@ class Queries:
             LEFT JOIN devices d ON d.device_id = e.device_id
             WHERE {' AND '.join(clauses)} ORDER BY e.ts_s DESC LIMIT {int(limit)}""", params)
         return [EventRow.of(r) for r in rows]
+
+    def keywords(self) -> list[str]:
+        return [r["keyword"] for r in self.db.rows("SELECT keyword FROM keywords ORDER BY keyword")]
 
     def reasons(self) -> list[str]:
         return ["abuse", "threat", "duration", "manual", "notice", "warning", "final", "long_call"]

@@ -135,7 +135,7 @@ class IncidentFilter:
     device_id: str = ""
     day_from: str = ""          # YYYY-MM-DD, inclusive (UTC)
     day_to: str = ""
-    keyword: str = ""           # substring, case-insensitive
+    keyword: str = ""           # a keyword id, e.g. ko_ssibal
     reason: str = ""            # termination reason or warning level
     kind: str = ""              # "", "warning_started" or "call_terminated"
     before_s: float | None = None   # paging: older than this

@@ -29,6 +29,8 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS events_incident_ts ON events (incident, ts_s)",
     "CREATE INDEX IF NOT EXISTS events_call ON events (call_id)",
     "CREATE INDEX IF NOT EXISTS events_device_ts ON events (device_id, ts_s)",
+    "CREATE INDEX IF NOT EXISTS events_keyword_ts ON events (keyword, ts_s)",
+    "CREATE TABLE IF NOT EXISTS keywords (keyword TEXT PRIMARY KEY)",
     """CREATE TABLE IF NOT EXISTS daily (
         day TEXT NOT NULL, device_id TEXT NOT NULL,
         calls INTEGER NOT NULL DEFAULT 0, warnings INTEGER NOT NULL DEFAULT 0,

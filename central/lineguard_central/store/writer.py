@@ -89,6 +89,8 @@ class Writer:
                 f"""INSERT INTO daily (day, device_id, {column}) VALUES (?, ?, ?)
                 ON CONFLICT (day, device_id) DO UPDATE SET {column} = daily.{column} + excluded.{column}""",
                 (day, device_id, n))
+        for keyword in sorted({e.keyword for e in new if e.keyword}):
+            self.db.execute("INSERT INTO keywords (keyword) VALUES (?) ON CONFLICT (keyword) DO NOTHING", (keyword,))
         for device_id, e in sorted(last.items()):
             self.db.execute(
                 """INSERT INTO devices (device_id, last_incident_s, last_incident_type, last_incident_call)

@@ -56,7 +56,7 @@ def _device_context(console: Console, device_id: str) -> dict[str, Any]:
     device = console.queries.device(device_id, console.today())
     return {"device": device, "device_id": device_id, "config": console.queries.config(device_id),
             "commands": console.queries.commands(device_id), "events": console.queries.recent_events(device_id),
-            "describe": describe}
+            "describe": describe, "no_answer_before": console.clock() - console.web.command_timeout_s}
 
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
@@ -101,7 +101,7 @@ def incidents(request: Request, session: Session = Depends(session_of)) -> Respo
     older = urlencode([*keep, ("before", repr(rows[-1].ts_s))]) if len(rows) == INCIDENT_LIMIT else ""
     return render(request, "incidents.html", session, rows=rows, flt=flt, problems=problems,
                   sites=console.queries.sites(), reasons=console.queries.reasons(),
-                  query=request.url.query, older=older)
+                  keywords=console.queries.keywords(), query=request.url.query, older=older)
 
 
 @router.get("/fragment/incidents", response_class=HTMLResponse)
