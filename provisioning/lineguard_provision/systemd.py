@@ -48,6 +48,8 @@ Type=notify
 NotifyAccess=main
 ExecStartPre={opts.exec_path} check-config {opts.config_path}
 ExecStart={opts.exec_path} run --config {opts.config_path}
+# after any stop, kill -9 or watchdog kill included: drive the relay pin inactive (line connected)
+ExecStopPost={opts.exec_path} relay release --config {opts.config_path}
 User={opts.user}
 Group={opts.user}
 SupplementaryGroups=audio gpio dialout

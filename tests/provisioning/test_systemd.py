@@ -28,6 +28,7 @@ def test_unit_is_a_notify_service_with_watchdog_state_and_journal():
                                                    "lineguard/models"}
     assert svc["StandardOutput"] == "journal" and svc["StandardError"] == "journal"
     assert svc["ExecStart"] == "/opt/lineguard/venv/bin/lineguard run --config /etc/lineguard/config.toml"
+    assert svc["ExecStopPost"] == "/opt/lineguard/venv/bin/lineguard relay release --config /etc/lineguard/config.toml"
     assert svc["User"] == "lineguard" and "audio" in svc["SupplementaryGroups"]
     assert _unit()["Install"]["WantedBy"] == "multi-user.target"
 
