@@ -14,6 +14,8 @@ from types import FrameType
 
 from lineguard.app import DEMO_CALL, build_hardware, build_simulated, is_simulated
 from lineguard.audio.wavio import read_wav
+from lineguard.button import GpioButton
+from lineguard.callers.clips import clip_capture_from_settings
 from lineguard.clock import PacedClock, RealClock, VirtualClock
 from lineguard.config import Settings
 from lineguard.events import Direction
@@ -53,6 +55,10 @@ def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) ->
     for recorder in audio_sinks:
         recorder.recover()            # finish recordings cut off by a crash or power cut
         sinks.append(recorder)        # it keeps each call's events for the evidence bundle
+    clips = clip_capture_from_settings(settings)
+    if clips is not None:             # short clips around detections, for review and retraining
+        sinks.append(clips)
+        audio_sinks.append(clips)
     if settings.mqtt.enabled:         # events to the broker via the on-disk outbox; remote settings
         agent, settings = create_agent(settings)
         sinks.append(agent)
@@ -61,11 +67,15 @@ def run_daemon(settings: Settings, fast: bool = False, as_json: bool = False) ->
             return _run_demo(settings, fast, stop, sinks, audio_sinks)
         gateway = build_hardware(settings, RealClock(), sinks, audio_sinks)
         undo_failsafe = failsafe.install(gateway.relay)   # signals and exit release the relay at once
+        button = GpioButton(settings.relay.button_pin, gateway.manual_trigger) \
+            if settings.relay.button_pin is not None else None
         try:
             attach_mqtt(sinks, gateway, reboot=stop.set)
             gateway.run(with_heartbeat(stop, notifier))
         finally:
             undo_failsafe()
+            if button is not None:
+                button.close()
         return restart_code(sinks)   # 75 after a remote reboot: systemd (Restart=on-failure) starts it again
     finally:
         notifier.stopping()
