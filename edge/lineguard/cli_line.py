@@ -86,6 +86,8 @@ def cmd_line_watch(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if settings.line.backend == "simulated":
         raise ConfigError(str(args.config), [("line.backend", "line-watch needs 'board' or 'modem'")])
+    if args.selftest and settings.line.backend != "board":
+        raise ConfigError(str(args.config), [("line.backend", "--selftest: only the line-sense board has one")])
     monitor, clock = build_line_monitor(settings), RealClock()
     start_s, asked = clock.now(), False
     monitor.open()
