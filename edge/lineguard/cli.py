@@ -76,9 +76,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.mqtt:
         from lineguard.mqtt.wiring import finish_replay, replay_agent
         mqtt_sinks = [replay_agent(settings, args.mqtt, args.device_id or settings.device.id).start()]
+    from lineguard.callers.clips import clip_capture_from_settings
+    clips = clip_capture_from_settings(settings)
+    extra = [s for s in (recorder, clips) if s is not None]
     rig = build_replay(args.audio, settings, Direction(args.direction), args.realtime,
-                       sinks=([sink, recorder] if recorder else [sink]) + mqtt_sinks,
-                       audio_sinks=[recorder] if recorder else [])
+                       sinks=[sink, *extra, *mqtt_sinks], audio_sinks=extra)
     run_rig(rig)
     for agent in mqtt_sinks:
         finish_replay(agent)   # every event acknowledged by the broker, or an error
