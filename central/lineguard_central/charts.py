@@ -7,7 +7,7 @@ from html import escape
 
 from lineguard_central.store.rows import DayCount
 
-WIDTH, HEIGHT = 760, 220
+WIDTH, HEIGHT = 1000, 230
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 40, 12, 14, 28
 SERIES = (("calls", "Calls", "#4f6bed"), ("warnings", "Warnings", "#e8a317"),
           ("terminations", "Terminations", "#d64545"))

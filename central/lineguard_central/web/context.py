@@ -40,6 +40,7 @@ class Console:
         env.filters["pretty"] = lambda text: json.dumps(json.loads(text), indent=2, ensure_ascii=False) if text else ""
         env.filters["label"] = label
         env.filters["summary"] = summary
+        env.filters["duration"] = duration
         env.globals["refresh_ms"] = int(self.web.refresh_s * 1000)
 
     def today(self) -> str:
@@ -76,6 +77,16 @@ _LABELS = {
     "recording_saved": "Recording saved", "status": "Status", "fault": "Fault",
     "call_blocked": "Call blocked", "caller_flagged": "Caller flagged",
 }
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
 
 
 def summary(result: Any) -> str:

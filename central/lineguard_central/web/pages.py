@@ -129,10 +129,20 @@ def call_timeline(request: Request, call_id: str, session: Session = Depends(ses
     events = console.queries.call_events(call_id)
     if not events:
         return render(request, "error.html", session, title="Unknown call", message=f"No events for call {call_id}.")
-    start_s = events[0].ts_s
-    entries = [{"event": e, "data": e.data, "offset_s": e.ts_s - start_s,
-                "text": describe(e.type, e.data)} for e in events]
+    offsets = call_offsets_s(events)
+    entries = [{"event": e, "data": e.data, "offset_s": offset, "text": describe(e.type, e.data)}
+               for e, offset in zip(events, offsets)]
     outcome = next((e for e in events if e.type == "call_terminated"), None)
     warned = any(e.type == "warning_started" for e in events)
     return render(request, "call.html", session, call_id=call_id, entries=entries, first=events[0],
-                  outcome=outcome, warned=warned, duration_s=events[-1].ts_s - start_s)
+                  outcome=outcome, warned=warned, duration_s=offsets[-1])
+
+
+def call_offsets_s(events: list) -> list[float]:
+    """Seconds since the first event: from the gateway's own clock (``time``) when the whole call
+    comes from one boot, else from the wall-clock ``ts``."""
+    data = [e.data for e in events]
+    times = [d.get("time") for d in data]
+    if all(isinstance(t, (int, float)) for t in times) and len({d.get("boot_id") for d in data}) == 1:
+        return [t - times[0] for t in times]
+    return [e.ts_s - events[0].ts_s for e in events]
