@@ -21,7 +21,7 @@ from lineguard.clock import Clock, rfc3339
 from lineguard.config import DETECTOR_RATE_HZ, Settings
 from lineguard.errors import LineGuardError, SafetyError
 from lineguard.events import (
-    CallBlocked, CallEnded, CallStarted, CallTerminated, EndedBy, Event, Fault, KeywordDetected, Side, Status,
+    CallEnded, CallStarted, CallTerminated, EndedBy, Event, Fault, KeywordDetected, Side, Status,
     WarningFinished, WarningStarted, new_id,
 )
 from lineguard.kws.base import Detection, KeywordDetector
@@ -36,8 +36,8 @@ from lineguard.policy import (
 )
 from lineguard.prompts import PromptLibrary
 from lineguard.relay.base import GuardedRelay
+from lineguard.callers.guard import CallerGuard
 from lineguard.callers.memory import CallerMemory
-from lineguard.callers.screening import Block, ScreenAction, Suppress
 from lineguard.relay.hangup import Energize, Finished, HangupSequence, Release, plan_from_settings
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,7 @@ class Gateway:
                  sinks: Iterable[EventSink] = (), audio_sinks: Iterable[CallAudioSink] = (),
                  memory: CallerMemory | None = None) -> None:
         self.settings = settings
-        self.memory = memory
-        self.rejecting: Playback | None = None     # blocked-call prompt playing on the seized line
+        self.callers = CallerGuard(memory, self) if memory is not None else None
         self.clock = clock
         self.audio = audio
         self.relay = relay
@@ -178,7 +177,8 @@ class Gateway:
             self.pending_manual = False
             self._observe(ManualTrigger(now))
         self._check_prompt(now)
-        self._check_reject(now)
+        if self.callers is not None:
+            self.callers.check(now)
         if self.call is not None:
             self._observe(Tick(now))
         self._check_hangup(now)
@@ -200,8 +200,8 @@ class Gateway:
             self.emit(Fault(time=event.time_s, call_id=self.call.call_id if self.call else None,
                             component="line", message=event.message, recovered=event.recovered))
             return
-        if self.memory is not None and self.call is None:
-            self._screen_line(event)
+        if self.callers is not None and self.call is None:
+            self.callers.on_line(event)
         if self.hangup is not None:
             self.hangup.sequence.observe(event)
         for out in self.tracker.feed(event):
@@ -211,10 +211,12 @@ class Gateway:
         if isinstance(out, RingingStarted):
             self.emit(Status(time=out.time_s, state="ringing"))
         elif isinstance(out, RingingStopped):
-            self._screen(self.memory.ringing_over() if self.memory else [], out.time_s)
+            if self.callers is not None:
+                self.callers.ringing_over(out.time_s)
             self.emit(Status(time=out.time_s, state="idle", detail="unanswered"))
         elif isinstance(out, CallStart):
-            self._screen(self.memory.ringing_over() if self.memory else [], out.time_s)
+            if self.callers is not None:
+                self.callers.ringing_over(out.time_s)
             self._start_call(out)
         elif isinstance(out, CallEnd):
             self._end_call(out)
@@ -232,7 +234,7 @@ class Gateway:
         for sink in self.audio_sinks:
             self._guard_sink(start.time_s, sink.start, call.call_id, DETECTOR_RATE_HZ, self.audio.channels,
                              start.time_s)
-        treat = self.memory.treatment(start.caller_id, self.clock.utc()) if self.memory else None
+        treat = self.callers.treatment(start.caller_id) if self.callers is not None else None
         call.caller_id = start.caller_id
         self._observe(CallBegan(start.time_s, start.direction, announce=bool(treat and treat.announce),
                                 strict=bool(treat and treat.strict)))
@@ -255,8 +257,8 @@ class Gateway:
             for event in self._guard_sink(end.time_s, sink.finish, call.call_id, end.time_s) or []:
                 self.emit(event)
         self.call = None
-        if self.memory is not None:
-            self.memory.call_done()
+        if self.callers is not None:
+            self.callers.call_done()
         self.emit(Status(time=end.time_s, state="idle"))
 
     def _on_digit(self, out: DigitInCall) -> None:
@@ -365,7 +367,8 @@ class Gateway:
                 self.emit(CallTerminated(time=cmd.time_s, call_id=hangup.call_id, reason=hangup.reason.reason,
                                          keyword=hangup.reason.keyword, verified=cmd.verified,
                                          attempts=cmd.attempts))
-                self._flag_caller(hangup, cmd.time_s)
+                if self.callers is not None and self.call is not None and self.call.call_id == hangup.call_id:
+                    self.callers.terminated(self.call.caller_id, hangup.reason.reason, hangup.call_id, cmd.time_s)
                 if not end_call or cmd.verified is False or self.hangup_plan.flash_ms:
                     self.tracker.gateway_holding = False   # the call may go on: the line tells when it ends
                     continue
@@ -381,52 +384,6 @@ class Gateway:
             call_id = self.call.call_id if self.call is not None else None
             self.emit(Fault(time=time_s, call_id=call_id, component="recorder", message=str(exc), recovered=True))
             return None
-
-    # -- caller memory ------------------------------------------------------------
-
-    def _screen_line(self, event: LineEvent) -> None:
-        assert self.memory is not None
-        if isinstance(event, Ring) and event.active:
-            self._screen(self.memory.ring(self.clock.utc()), event.time_s)
-        elif isinstance(event, CallerId):
-            number = event.number if event.status == "ok" else event.status
-            self._screen(self.memory.caller_id_known(number, self.clock.utc()), event.time_s)
-
-    def _screen(self, actions: list[ScreenAction], time_s: float) -> None:
-        for action in actions:
-            if isinstance(action, Suppress) and action.on:
-                self.relay.energize(time_s, bound_s=self.settings.callers.max_suppress_s)
-            elif isinstance(action, Suppress):
-                self.relay.release()
-            elif isinstance(action, Block):
-                self.emit(CallBlocked(time=time_s, caller_id=action.caller_id, rule=action.rule,
-                                      answered=action.answer))
-                if action.answer:
-                    self._reject(time_s)
-
-    def _reject(self, time_s: float) -> None:
-        """Seize the line, tell the blocked caller, then release it."""
-        self.line.seize(time_s, True)
-        try:
-            samples = self.prompts.get("blocked")
-        except LineGuardError as exc:
-            self.emit(Fault(time=time_s, component="prompts", message=str(exc)))
-            samples = np.zeros(self.audio.sample_rate_hz // 2, np.float32)
-        self.rejecting = self.audio.play("blocked", samples)
-
-    def _check_reject(self, now: float) -> None:
-        if self.rejecting is not None and not self.audio.is_playing():
-            self.rejecting = None
-            self.line.seize(now, False)
-
-    def _flag_caller(self, hangup: _Hangup, time_s: float) -> None:
-        call = self.call
-        if self.memory is None or call is None or call.call_id != hangup.call_id:
-            return
-        flagged = self.memory.terminated(call.caller_id, hangup.reason.reason, call.call_id, time_s,
-                                         self.clock.utc())
-        if flagged is not None:
-            self.emit(flagged)
 
     # -- events -----------------------------------------------------------------
 
