@@ -66,7 +66,7 @@ class RelaySettings(_Section):
     hangup_action: Literal["release", "flash"] = "release"
     button_pin: int | None = Field(None, ge=0, le=40)       # manual trigger button (BCM)
     retry_release_ms: int | None = Field(None, ge=200, le=14000)  # None: 2 x release_ms (within the bound)
-    verify_window_ms: int = Field(1500, ge=200, le=10000)   # after re-closing: wait this long for proof
+    verify_window_ms: int | None = Field(None, ge=200, le=10000)   # after re-closing: wait for proof; None: country
 
 
 _Hz = Field(gt=0.0, lt=4000.0)

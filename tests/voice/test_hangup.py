@@ -133,3 +133,11 @@ def test_abort_closes_the_loop():
     seq.start(0.0)
     assert seq.abort(0.5) == [Release(0.5), Finished(0.5, True, 1)]
     assert seq.abort(0.6) == []
+
+
+def test_verify_window_follows_the_country_unless_set():
+    from lineguard.config import RelaySettings
+    from lineguard.relay.hangup import plan_from_settings
+    assert plan_from_settings(RelaySettings(), "DE", 2000, True).verify_window_ms == 2200
+    assert plan_from_settings(RelaySettings(), "US", 2000, True).verify_window_ms == 1500
+    assert plan_from_settings(RelaySettings(verify_window_ms=3000), "DE", 2000, True).verify_window_ms == 3000

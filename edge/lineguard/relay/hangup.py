@@ -80,12 +80,19 @@ class HangupPlan:
                               f"{max_energized_ms} (needs {RELEASE_MARGIN_MS} ms margin)")
 
 
+# After the loop is re-closed, proof that the exchange let go (dial tone) takes the dial-tone
+# detector this long to see: 0.6 s for US/KR dial tone, 1.26 s for the German 425 Hz tone.
+VERIFY_WINDOW_MS = {"US": 1500, "KR": 1500, "DE": 2200}
+
+
 def plan_from_settings(relay: RelaySettings, country: str, release_ms: int, line_sense: bool) -> HangupPlan:
     """The plan for this site: ``relay.*`` keys, else the country profile."""
     profile = profile_for(country)
     retry_ms = relay.retry_release_ms or min(2 * release_ms, relay.max_energized_ms - RELEASE_MARGIN_MS)
     plan = HangupPlan(release_ms=release_ms, retry_release_ms=max(retry_ms, release_ms),
-                      verify_window_ms=relay.verify_window_ms, line_sense=line_sense,
+                      verify_window_ms=relay.verify_window_ms or VERIFY_WINDOW_MS.get(country,
+                                                                                      DEFAULT_VERIFY_WINDOW_MS),
+                      line_sense=line_sense,
                       flash_ms=(relay.flash_ms or profile.flash_ms) if relay.hangup_action == "flash" else 0)
     plan.check(relay.max_energized_ms)
     return plan
