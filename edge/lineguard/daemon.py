@@ -95,6 +95,8 @@ def with_heartbeat(until, notifier: Notifier):
 
 
 def _run_demo(settings: Settings, fast: bool, stop: StopFlag, sinks, audio_sinks) -> int:
+    # the demo caller would be flagged by the first run: keep demo flags in memory so every run is the same
+    settings = settings.model_copy(update={"callers": settings.callers.model_copy(update={"flags_db": ":memory:"})})
     path = settings.demo.audio or DEMO_CALL
     samples, rate = read_wav(path)
     script = FarEndScript(

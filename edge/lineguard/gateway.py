@@ -29,6 +29,7 @@ from lineguard.line.base import CAP_LOOP, CallerId, LineAudioObserver, LineEvent
 from lineguard.line.calls import (
     CallEnd, CallStart, CallTracker, DigitInCall, RingingStarted, RingingStopped, TrackOutput,
 )
+from lineguard.activity import SpeechActivity
 from lineguard.nearend import SideAttributor
 from lineguard.policy import (
     CallBegan, CallOver, Extend, HangUp, Heard, ManualTrigger, Observation, Play, Policy,
@@ -106,6 +107,8 @@ class Gateway:
         self.sides = SideAttributor(settings.detector.near_end_margin_db, two_channels=audio.channels == 2,
                                     far_channel=a.far_end_channel, near_channel=a.near_end_channel)
         self.mute_until_s = 0.0
+        talkers = {"far": a.far_end_channel, "near": a.near_end_channel} if audio.channels == 2 else {"far": 0}
+        self.activity = SpeechActivity(talkers)
         self.pending_manual = False
         self.line_audio_observers: list[LineAudioObserver] = []   # DSP on the 8 kHz line channel
         self.pending_settings: tuple[Settings, KeywordDetector | None, dict[str, str] | None] | None = None
@@ -228,6 +231,7 @@ class Gateway:
         self.call = call
         self.detector.reset()
         self.sides.reset()
+        self.activity.reset()
         self.emit(CallStarted(time=start.time_s, call_id=call.call_id, direction=start.direction,
                               caller_id=start.caller_id, caller_name=start.caller_name,
                               dialed_number=start.dialed_number))
@@ -281,6 +285,10 @@ class Gateway:
         far = low[:, self.settings.audio.far_end_channel if self.audio.channels == 2 else 0]
         block_start_s = now - len(block) / self.audio.sample_rate_hz
         self.sides.add(low, block_start_s)
+        for talk in self.activity.update(low, block_start_s):
+            for sink in self.sinks:
+                if hasattr(sink, "speech"):
+                    sink.speech(talk.time_s, talk.side, talk.active)
         if self.audio.is_playing() or now < self.mute_until_s:
             far = np.zeros_like(far)       # never let our own prompt reach the spotter
         for det in self.detector.process(far):

@@ -59,7 +59,10 @@ class ConsoleSink:
 
     def speech(self, time_s: float, side: str, active: bool) -> None:
         if active:
-            self.console.print(Text(f"{time_s:8.2f}s  ", style="dim") + Text(f"speech            {side} end talking", style="italic"))
+            who = "caller" if side == "far" else "worker"
+            line = Text(f"{time_s:8.2f}s  ", style="dim")
+            line.append(f"{'speech':<17} {who} talking ({side} end)", style="italic")
+            self.console.print(line)
 
 
 def describe(event: Event) -> str:

@@ -223,3 +223,22 @@ def test_relay_is_released_when_the_loop_crashes():
     with pytest.raises(Boom):
         rig.gateway.run(until)
     assert rig.relay.history[-1][1] is False and rig.relay.closed
+
+
+def test_speech_activity_reaches_the_terminal_view():
+    class Talks(MemorySink):
+        def __init__(self):
+            super().__init__()
+            self.talks = []
+
+        def speech(self, time_s, side, active):
+            self.talks.append((round(time_s, 2), side, active))
+    sink = Talks()
+    audio = timeline(silence(1), murmur(2, level=0.1), silence(3))
+    rig = build_simulated(parse_settings({}), FarEndScript(audio, 8000), VirtualClock(), MarkerDetector(MARKERS),
+                          sinks=[sink])
+    run_rig(rig)
+    far = [t for t in sink.talks if t[1] == "far"]
+    assert far[0][2] and far[0][0] == pytest.approx(1.0, abs=0.03)
+    assert not far[1][2] and 3.0 < far[1][0] < 3.8
+    assert not [t for t in sink.talks if t[1] == "near"]   # the far end leaking into the phone side is not the worker
