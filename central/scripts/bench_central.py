@@ -118,7 +118,7 @@ def bench_pages(db_url: str) -> dict[str, float]:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     opener.open(server.url + "/login", urllib.parse.urlencode(
         {"username": "bench", "password": "bench-password", "next": "/"}).encode()).read()
-    incident = server.queries.raw("SELECT call_id, device_id, keyword FROM events WHERE incident = 1 "
+    incident = server.db.rows("SELECT call_id, device_id, keyword FROM events WHERE incident = 1 "
                                   "ORDER BY ts_s DESC LIMIT 1")[0]
     pages = {
         "fleet /": "/", "incidents": "/incidents", "incidents ?site=": "/incidents?site=Site+007",

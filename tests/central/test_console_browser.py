@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from lineguard.events import CallTerminated, KeywordDetected, Side, TerminationReason, WarningStarted
+from lineguard_central.store.rows import IncidentFilter
 
 from tests.central.browser import start_chromium, stop_chromium
 from tests.central.conftest import PASSWORDS, wait_for
@@ -65,7 +66,7 @@ def test_pages_render(browser, central, gateway_factory):
     gateway = _gateway(gateway_factory, central)
     gateway.backfill(days=3, calls_per_day=6)
     gateway.play_call(kind="terminated", speed=1e6)
-    wait_for(lambda: central.queries.incidents(_any()), TIMEOUT_S, "incidents")
+    wait_for(lambda: central.queries.incidents(IncidentFilter()), TIMEOUT_S, "incidents")
     login(browser, "operator")
     browser.get(browser.base + "/")
     assert gateway.device_id in text_of(browser, "#fleet-table")
@@ -78,15 +79,10 @@ def test_pages_render(browser, central, gateway_factory):
     assert "Terminated" in rows and gateway.device_id in rows
     browser.get(browser.base + "/stats?days=7")
     assert text_of(browser, "#daily-table").count("\n") >= 7
-    call_id = central.queries.incidents(_any())[0].call_id
+    call_id = central.queries.incidents(IncidentFilter())[0].call_id
     browser.get(f"{browser.base}/calls/{call_id}")
     timeline = text_of(browser, "#timeline")
     assert timeline.index("Call started") < timeline.index("Terminated") < timeline.index("Call ended")
-
-
-def _any():
-    from lineguard_central.store.rows import IncidentFilter
-    return IncidentFilter()
 
 
 def test_a_new_incident_appears_live_without_reloading(browser, central, gateway_factory):

@@ -31,7 +31,7 @@ def test_events_status_and_health_are_stored_and_duplicates_dropped(central, gat
     row = queries.device(gateway.device_id, central.console.today())
     assert row is not None and row.online == 1 and row.site == "Mapo clinic"
     assert row.health["backends"]["relay"] == "gpio"
-    seqs = [r["seq"] for r in queries.raw("SELECT seq FROM events WHERE device_id = ? ORDER BY seq",
+    seqs = [r["seq"] for r in central.db.rows("SELECT seq FROM events WHERE device_id = ? ORDER BY seq",
                                           (gateway.device_id,))]
     assert seqs == list(range(1, total + 2))
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
-
 from lineguard_central.store.db import Database
 from lineguard_central.store.rows import (
     CommandRow, ConfigRow, DayCount, DeviceRow, EventRow, IncidentFilter, UserRow,
@@ -123,10 +121,6 @@ class Queries:
     def event_count(self) -> int:
         row = self.db.one("SELECT COUNT(*) AS n FROM events")
         return int(row["n"]) if row else 0
-
-    def raw(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        """For tests and benchmarks only: an arbitrary read."""
-        return self.db.rows(sql, params)
 
 
 def _day_start_s(day: str) -> float:

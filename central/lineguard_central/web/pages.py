@@ -64,7 +64,7 @@ def device_page(request: Request, device_id: str, session: Session = Depends(ses
     console = console_of(request)
     context = _device_context(console, device_id)
     if context["device"] is None:
-        return render(request, "error.html", session, title="Unknown device",
+        return render(request, "error.html", session, status_code=404, title="Unknown device",
                       message=f"No gateway called {device_id!r} has reported yet.")
     days = console.queries.daily(console.today(), 14, device_id=device_id)
     return render(request, "device.html", session, chart=daily_chart_svg(days), legend=legend_html(),
@@ -128,7 +128,8 @@ def call_timeline(request: Request, call_id: str, session: Session = Depends(ses
     console = console_of(request)
     events = console.queries.call_events(call_id)
     if not events:
-        return render(request, "error.html", session, title="Unknown call", message=f"No events for call {call_id}.")
+        return render(request, "error.html", session, status_code=404, title="Unknown call",
+                      message=f"No events for call {call_id}.")
     offsets = call_offsets_s(events)
     entries = [{"event": e, "data": e.data, "offset_s": offset, "text": describe(e.type, e.data)}
                for e, offset in zip(events, offsets)]
