@@ -130,7 +130,7 @@ class PolicySettings(_Section):
 
 class RecordingSettings(_Section):
     enabled: bool = True
-    dir: Path = Path("var/recordings")
+    dir: Path = Path("var")                            # recordings/ and evidence/ go under it
     segment_ms: int = Field(1000, ge=100, le=5000)     # at most this much audio is lost on a power cut
     fsync: bool = True                                 # force each segment to the disk
     encrypt: bool = False                              # AES-256-GCM at rest, key from key_file

@@ -59,7 +59,7 @@ def device_config(identity: DeviceIdentity, opts: SeedOptions) -> dict[str, Any]
         "audio": {"backend": "pyaudio", "input_device": opts.audio_device},
         "relay": {"backend": "gpio"},
         "line": {"backend": opts.line_backend, "port": opts.line_port},
-        "recording": {"dir": str(STATE_DIR / "recordings")},
+        "recording": {"dir": str(STATE_DIR)},   # recordings/ and evidence/ under it
     }
     mqtt = {"enabled": True, "url": opts.broker_url, "username": identity.device_id,
             "password_file": str(CRED_DIR / "mqtt_password"), "ca_file": str(CRED_DIR / "ca.crt"),

@@ -61,7 +61,7 @@ def test_config_toml_is_valid_settings_for_the_device(ident):
     assert settings.relay.backend == "gpio" and settings.line.backend == "board"
     assert settings.mqtt.enabled and settings.mqtt.url == "mqtts://broker.example:8883"
     assert str(settings.mqtt.cert_file) == f"{CRED_DIR}/client.crt"
-    assert str(settings.recording.dir) == "/var/lib/lineguard/recordings"
+    assert str(settings.recording.dir) == "/var/lib/lineguard"     # recordings/ and evidence/ under it
 
 
 def test_install_steps_user_and_service(ident):

@@ -25,7 +25,7 @@ def test_unit_is_a_notify_service_with_watchdog_state_and_journal():
     assert svc["Type"] == "notify" and svc["NotifyAccess"] == "main"
     assert svc["WatchdogSec"] == "20" and svc["Restart"] == "on-failure"
     assert set(svc["StateDirectory"].split()) == {"lineguard", "lineguard/outbox", "lineguard/recordings",
-                                                   "lineguard/models"}
+                                                   "lineguard/evidence", "lineguard/models"}
     assert svc["StandardOutput"] == "journal" and svc["StandardError"] == "journal"
     assert svc["ExecStart"] == "/opt/lineguard/venv/bin/lineguard run --config /etc/lineguard/config.toml"
     assert svc["ExecStopPost"] == "/opt/lineguard/venv/bin/lineguard relay release --config /etc/lineguard/config.toml"
