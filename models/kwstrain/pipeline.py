@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,8 @@ PRESETS = {
             "val": synthdata.SplitPlan(25, 150, near_miss_voices=2),
             "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
         },
-        windows=WindowPlan(augment_copies=2, positive_windows=2, non_speech_clips=800),
-        train=TrainPlan(epochs=14),
+        windows=WindowPlan(augment_copies=3, positive_windows=2, non_speech_clips=800),
+        train=TrainPlan(epochs=30, finetune_epochs=6),
         rirs=60,
     ),
     "tiny": Preset(
@@ -74,7 +75,7 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 
 def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:
     """Windows from ``path`` when it is newer than the clips and has the same labels."""
-    clips = path.parent / path.name.replace("windows_", "clips_")
+    clips = path.parent / ("clips_" + path.name.split("_")[1] + ".npz")
     if path.exists() and clips.exists() and path.stat().st_mtime > clips.stat().st_mtime:
         with np.load(path) as data:
             if list(data["labels"]) == labels:
@@ -94,7 +95,8 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     rirs = make_rirs(preset.rirs, seed=1)
     noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
     started = time.monotonic()
-    x, y = _cached_windows(build / "windows_train.npz", labels,
+    tag = f"{zlib.crc32(repr(preset.windows).encode()):08x}"
+    x, y = _cached_windows(build / f"windows_train_{tag}.npz", labels,
                            lambda: build_windows_parallel(train_clips, labels, rirs, noise, preset.windows))
     val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)
     xv, yv = _cached_windows(build / "windows_val.npz", labels,

@@ -26,7 +26,7 @@ class TrainPlan:
     epochs: int = 12
     batch_size: int = 128
     learning_rate: float = 3e-3
-    negative_weight: float = 1.0
+    class_weighting: bool = False  # balancing keywords against _none raises false accepts
     label_smoothing: float = 0.05
     representative_windows: int = 400
     seed: int = 0
@@ -51,10 +51,11 @@ def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=plan.label_smoothing),
                   metrics=["accuracy"])
-    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
-    weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
-    weights[0] *= plan.negative_weight
-    class_weight = {i: float(min(w, 20.0)) for i, w in enumerate(weights)}
+    class_weight = None
+    if plan.class_weighting:
+        counts = np.bincount(y, minlength=num_classes).astype(np.float64)
+        weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
+        class_weight = {i: float(min(w, 20.0)) for i, w in enumerate(weights)}
     onehot = tf.one_hot(y, num_classes).numpy()
     val_data = (val[0].astype(np.float32), tf.one_hot(val[1], num_classes).numpy()) if val else None
     started = time.monotonic()

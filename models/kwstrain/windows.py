@@ -11,9 +11,11 @@ after it has left the window are negatives.
 from __future__ import annotations
 
 import logging
+from fractions import Fraction
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.signal import resample_poly
 
 from kwstrain.channel import ChannelConfig, apply_channel, non_speech
 from kwstrain.synthdata import NEGATIVE, ClipSet
@@ -34,6 +36,18 @@ class WindowPlan:
     negative_window_every_frames: int = 60
     non_speech_clips: int = 600
     seed: int = 0
+    # speed perturbation by resampling (moves pitch and formants together, like a
+    # smaller or larger speaker): wider for the few natural-sounding English voices
+    espeak_rate_range: tuple[float, float] = (0.88, 1.15)
+    other_rate_range: tuple[float, float] = (0.8, 1.32)
+
+
+def _perturb_rate(audio: np.ndarray, rate: float) -> np.ndarray:
+    """Play ``audio`` ``rate`` times faster (higher pitch and formants, shorter)."""
+    frac = Fraction(rate).limit_denominator(24)
+    if frac == 1:
+        return audio
+    return resample_poly(audio, frac.denominator, frac.numerator).astype(np.float32)
 
 
 def _noise_floor(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -81,13 +95,16 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
             pre = int(rng.uniform(*PRE_PAD_S) * config.sample_rate_hz)
             if label == NEGATIVE:
                 pre = WINDOW_FRAMES * hop
-            audio = np.concatenate([np.zeros(pre, np.float32), clips.clip(i),
+            low, high = plan.espeak_rate_range if str(clips.voices[i]).startswith("espeak") else plan.other_rate_range
+            rate = float(Fraction(rng.uniform(low, high)).limit_denominator(24))
+            speech = _perturb_rate(clips.clip(i), rate)
+            audio = np.concatenate([np.zeros(pre, np.float32), speech,
                                     np.zeros(int(POST_PAD_S * config.sample_rate_hz), np.float32)])
             audio = apply_channel(audio, rng, rirs, noise_bank, channel) + _noise_floor(audio.size, rng)
             feats = log_mel(audio, config)
             kw = None
             if label != NEGATIVE:
-                kw = ((pre + int(clips.kw_start[i])) // hop, (pre + int(clips.kw_end[i])) // hop)
+                kw = (int(pre + clips.kw_start[i] / rate) // hop, int(pre + clips.kw_end[i] / rate) // hop)
             for end, y in _windows_from_clip(feats, index.get(label, 0), kw, plan, rng):
                 xs.append(feats[end - WINDOW_FRAMES : end].astype(np.float16))
                 ys.append(y)
