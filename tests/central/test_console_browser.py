@@ -144,10 +144,26 @@ def test_a_viewer_cannot_change_settings_or_send_commands(browser, central, gate
     assert "read-only" in text_of(browser, "#viewer-note")
     assert not browser.find_elements(By.ID, "settings-editor")
     assert not browser.find_elements(By.ID, "cmd-selftest")
+    # even with a valid session token in the form, the role decides
+    csrf = central.console.signer.csrf(browser.get_cookie("lg_session")["value"])
+    for path, form in ((f"/devices/{gateway.device_id}/settings", {"settings": '{"policy": {}}', "csrf": csrf}),
+                       (f"/devices/{gateway.device_id}/commands/selftest", {"csrf": csrf}),
+                       (f"/devices/{gateway.device_id}/site", {"site": "Elsewhere", "csrf": csrf})):
+        status = browser.execute_script(
+            "const r = await fetch(arguments[0], {method: 'POST', body: new URLSearchParams(arguments[1])});"
+            " return [r.status, await r.text()];", path, form)
+        assert status[0] == 403 and "viewer" in status[1], path
+    assert central.queries.config(gateway.device_id).desired_version is None
+    assert not gateway.received_settings and not central.queries.commands(gateway.device_id)
+
+
+def test_an_operator_form_without_its_session_token_is_refused(browser, central, gateway_factory):
+    gateway = _gateway(gateway_factory, central)
+    login(browser, "operator")
+    browser.get(f"{browser.base}/devices/{gateway.device_id}")
     status = browser.execute_script(
         "const r = await fetch(arguments[0], {method: 'POST', body: new URLSearchParams("
-        "{settings: '{\"policy\": {}}', csrf: 'x'})}); return r.status;",
-        f"/devices/{gateway.device_id}/settings")
+        "{settings: '{}', csrf: 'forged'})}); return r.status;", f"/devices/{gateway.device_id}/settings")
     assert status == 403
     assert central.queries.config(gateway.device_id).desired_version is None
-    assert not gateway.received_settings
+    assert "policy.warnings_before_final" in browser.page_source      # the key reference under the editor

@@ -10,7 +10,7 @@ from lineguard_central.auth import AuthError, Role, Session, SessionSigner, hash
 from lineguard_central.charts import daily_chart_svg, nice_ceiling
 from lineguard_central.config import parse_central_settings
 from lineguard_central.store.rows import DayCount
-from lineguard_central.web.actions import check_settings_document
+from lineguard_central.web.settings_doc import check_settings_document
 from lineguard_central.wire import parse_event, parse_reported, parse_reply, parse_status, parse_ts
 
 ROOT = "lineguard/v1"

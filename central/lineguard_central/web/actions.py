@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from urllib.parse import quote
 
@@ -13,32 +12,18 @@ from lineguard.errors import LineGuardError
 from lineguard_central.auth import Session
 from lineguard_central.charts import daily_chart_svg, legend_html
 from lineguard_central.web.deps import check_csrf, console_of, operator_of
+from lineguard_central.web.settings_doc import check_settings_document
 from lineguard_central.web.pages import _device_context, render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 COMMANDS = {"selftest": {}, "play_prompt": {"prompt_id": "warning"}, "relay_test": {"open_ms": 500}}
-REMOTE_SECTIONS = ("policy", "detector")
 MAX_SITE_CHARS = 80
 
 
 def _back(device_id: str, notice: str = "", error: str = "") -> Response:
     query = f"notice={quote(notice)}" if notice else f"error={quote(error)}"
     return RedirectResponse(f"/devices/{quote(device_id)}?{query}", status_code=303)
-
-
-def check_settings_document(text: str) -> dict:
-    """The editor's text as a settings object; ValueError saying what is wrong."""
-    try:
-        settings = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    if not isinstance(settings, dict):
-        raise ValueError("the settings must be a JSON object, e.g. {\"policy\": {...}}")
-    outside = sorted(set(settings) - set(REMOTE_SECTIONS))
-    if outside:
-        raise ValueError(f"only {', '.join(REMOTE_SECTIONS)} can be set remotely, not {', '.join(outside)}")
-    return settings
 
 
 @router.post("/devices/{device_id}/settings", dependencies=[Depends(check_csrf)])

@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse, Response
 from lineguard_central.auth import Session
 from lineguard_central.charts import daily_chart_svg, legend_html
 from lineguard_central.store.rows import IncidentFilter
+from lineguard_central.web.settings_doc import remote_keys
 from lineguard_central.web.context import SESSION_COOKIE, Console, describe
 from lineguard_central.web.deps import console_of, session_of
 
 router = APIRouter()
+REMOTE_KEYS = remote_keys()
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CHART_DAYS = (7, 14, 30, 90)
 INCIDENT_LIMIT = 100
@@ -56,7 +58,8 @@ def _device_context(console: Console, device_id: str) -> dict[str, Any]:
     device = console.queries.device(device_id, console.today())
     return {"device": device, "device_id": device_id, "config": console.queries.config(device_id),
             "commands": console.queries.commands(device_id), "events": console.queries.recent_events(device_id),
-            "describe": describe, "no_answer_before": console.clock() - console.web.command_timeout_s}
+            "describe": describe, "no_answer_before": console.clock() - console.web.command_timeout_s,
+            "remote_keys": REMOTE_KEYS}
 
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
