@@ -161,15 +161,29 @@ class CentralLink:
                 self._inbox.task_done()
 
     def _store_until_done(self, batch: list[_Inbound]) -> None:
-        """Retry while the database is down: nothing is acknowledged before it is committed."""
+        """Retry while the database is down: nothing is acknowledged before it is committed.
+
+        A batch that fails for another reason is stored message by message, and a single
+        message the database refuses is logged, counted as rejected and acknowledged, so one
+        bad message never blocks the rest.
+        """
         while True:
             try:
                 self._store(batch)
                 return
-            except Exception:
-                log.exception("storing %d messages failed; retrying, nothing acknowledged", len(batch))
-                if self._stop.wait(1.0):
-                    raise
+            except Exception as exc:
+                if self.writer.db.is_transient(exc):
+                    log.warning("database unavailable (%s); retrying, nothing acknowledged", exc)
+                    if self._stop.wait(1.0):
+                        raise
+                    continue
+                if len(batch) == 1:
+                    log.error("dropping a message on %s the database refused: %s", batch[0].topic, exc)
+                    self.stats.rejected += 1
+                    return
+                for item in batch:
+                    self._store_until_done([item])
+                return
 
     def _store(self, batch: list[_Inbound]) -> None:
         events: list[wire.EventRecord] = []

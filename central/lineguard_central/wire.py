@@ -16,6 +16,7 @@ from typing import Any
 from lineguard.errors import ProtocolError
 
 MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_SEQ = 2**63            # BIGINT
 INCIDENT_TYPES = frozenset({"warning_started", "call_terminated"})
 
 
@@ -97,6 +98,8 @@ def load_json_object(payload: bytes, where: str) -> dict[str, Any]:
         raise ProtocolError(f"{where}: not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    if "\\u0000" in payload.decode("utf-8", "replace"):
+        raise ProtocolError(f"{where}: NUL characters are not allowed")
     return data
 
 
@@ -133,9 +136,12 @@ def parse_event(device_id: str, event_type: str, payload: bytes, now_s: float | 
     ts = data.get("ts")
     ts_s = parse_ts(ts, where) if ts is not None else (time.time() if now_s is None else now_s)
     reason = _opt(data, "reason", str, where) or _opt(data, "level", str, where)
+    seq = _opt(data, "seq", int, where)
+    if seq is not None and not 0 <= seq < MAX_SEQ:
+        raise ProtocolError(f"{where}: seq {seq} out of range")
     return EventRecord(
         device_id=device_id, event_id=event_id, type=event_type, ts_s=ts_s,
-        call_id=_opt(data, "call_id", str, where), seq=_opt(data, "seq", int, where),
+        call_id=_opt(data, "call_id", str, where), seq=seq,
         boot_id=_opt(data, "boot_id", str, where), keyword=_opt(data, "keyword", str, where),
         reason=reason, payload=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
     )

@@ -120,3 +120,16 @@ def test_with_a_client_id_events_sent_while_the_console_is_down_arrive_after_res
     later.start()
     wait_for(lambda: Queries(db).event_count() == total + 1, what="events queued by the broker while down")
     later.stop()
+
+
+def test_a_message_the_database_refuses_is_dropped_alone(central, gateway_factory):
+    """One poison message (here: a trigger refuses it) must not block the batch it came in."""
+    central.db.execute("CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.call_id = 'poison' "
+                       "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+    gateway = gateway_factory(_uid("gw"))
+    for call_id in ("good-1", "poison", "good-2"):
+        gateway.emit(CallStarted(time=0.0, call_id=call_id, direction=Direction.INCOMING))
+    wait_for(lambda: central.queries.call_events("good-1") and central.queries.call_events("good-2"),
+             what="the good events")
+    wait_for(lambda: central.link.stats.rejected >= 1, what="the poison message counted")
+    assert not central.queries.call_events("poison")

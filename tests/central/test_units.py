@@ -48,7 +48,8 @@ def test_event_parsing_keeps_unknown_fields_and_rejects_bad_ones():
     assert event.ts_s == parse_ts("2026-11-25T10:00:00.5+00:00", "x") and event.day == "2026-11-25"
     assert '"new_field":1' in event.payload
     for bad in (b'{"time":1}', b'{"event_id":5}', b'{"event_id":"E","type":"call_ended"}',
-                b'{"event_id":"E","seq":"7"}', b'{"event_id":"E","ts":"yesterday"}', b"\xff", b"[]"):
+                b'{"event_id":"E","seq":"7"}', b'{"event_id":"E","ts":"yesterday"}', b"\xff", b"[]",
+                b'{"event_id":"E","seq":36893488147419103232}', b'{"event_id":"E","keyword":"a\\u0000b"}'):
         with pytest.raises(ProtocolError):
             parse_event("gw", "call_terminated", bad)
 

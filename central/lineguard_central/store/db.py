@@ -92,6 +92,16 @@ class Database:
             raise
         conn.execute("COMMIT")
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """Worth retrying (database down, locked, connection lost) rather than a bad row."""
+        if self.dialect == "sqlite":
+            return isinstance(exc, sqlite3.OperationalError)
+        import psycopg
+        if isinstance(exc, psycopg.OperationalError):
+            self._local.conn = None            # reconnect on the next try
+            return True
+        return False
+
     def create_schema(self) -> None:
         with self.transaction():
             for statement in SCHEMA:
