@@ -50,31 +50,50 @@ def _pg_bin() -> Path | None:
     return versions[-1].parent if versions else None
 
 
+class PgCluster:
+    """A throwaway PostgreSQL cluster in a temporary folder (run as ``nobody`` when we are root)."""
+
+    def __init__(self) -> None:
+        bindir = _pg_bin()
+        if bindir is None:
+            pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="lg-pg-"))
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(self.root, nobody.pw_uid, nobody.pw_gid)
+            self.prefix = ["runuser", "-u", "nobody", "--"]
+        self.port = free_port()
+        self.data = self.root / "data"
+        self.url = f"postgresql://lineguard@127.0.0.1:{self.port}"
+        subprocess.run([*self.prefix, str(bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
+                        "lineguard", "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+
+    def start(self) -> PgCluster:
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off")
+        subprocess.run([*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                        "-l", str(self.root / "log"), "-w", "start"], check=True, capture_output=True)
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run([*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"],
+                       capture_output=True)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (run as ``nobody`` when we are root); yields an admin URL."""
-    bindir = _pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="lg-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        os.chown(root, nobody.pw_uid, nobody.pw_gid)
-        prefix = ["runuser", "-u", "nobody", "--"]
-    port = free_port()
-    data = root / "data"
-    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "lineguard",
-                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                    "-w", "start"], check=True, capture_output=True)
+    """The session's PostgreSQL server; yields an admin URL (no database part)."""
+    cluster = PgCluster().start()
     try:
-        yield f"postgresql://lineguard@127.0.0.1:{port}"
+        yield cluster.url
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
 
 
 @pytest.fixture

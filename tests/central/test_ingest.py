@@ -133,3 +133,30 @@ def test_a_message_the_database_refuses_is_dropped_alone(central, gateway_factor
              what="the good events")
     wait_for(lambda: central.link.stats.rejected >= 1, what="the poison message counted")
     assert not central.queries.call_events("poison")
+
+
+def test_nothing_is_lost_while_postgresql_is_down(broker, gateway_factory):
+    """Messages are acknowledged only after commit: with the database stopped they wait, then land."""
+    import psycopg
+
+    from tests.central.conftest import PgCluster
+    cluster = PgCluster().start()
+    try:
+        with psycopg.connect(f"{cluster.url}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE central")
+        url = f"{cluster.url}/central"
+        db = open_database(url)
+        link = CentralLink(central_settings(broker, url, share_group=_uid("grp")).mqtt, Writer(db), Queries(db))
+        link.start()
+        gateway = gateway_factory(_uid("gw"))
+        gateway.emit(CallStarted(time=0.0, call_id="first", direction=Direction.INCOMING))
+        wait_for(lambda: Queries(db).call_events("first"), what="first event")
+        cluster.stop()
+        total = gateway.backfill(days=1, calls_per_day=3)
+        wait_for(lambda: link.stats.received >= total + 1, what="events received while the database is down")
+        cluster.start()
+        reader = Queries(open_database(url))
+        wait_for(lambda: reader.event_count() == total + 1, timeout_s=30, what="events stored after restart")
+        link.stop()
+    finally:
+        cluster.remove()

@@ -59,7 +59,7 @@ class Database:
     @property
     def conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or (self.dialect == "postgresql" and conn.closed):   # closed: lost, reconnect
             conn = self._local.conn = self._connect()
         return conn
 
