@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from lineguard.events import (
-    CallEnded, CallStarted, CallTerminated, Direction, EndedBy, Fault, KeywordDetected, RecordingSaved, Side,
+    EVENT_TYPES, CallBlocked, CallerFlagged, CallEnded, CallStarted, CallTerminated, Direction, EndedBy, Fault, KeywordDetected, RecordingSaved, Side,
     Status, TerminationReason, WarningFinished, WarningStarted,
 )
 from lineguard.mqtt import commands
@@ -43,12 +43,19 @@ def test_every_event_type_on_the_wire_matches(tmp_path):
                   CallTerminated(time=9, call_id=c, reason=TerminationReason.ABUSE, verified=True),
                   CallEnded(time=9, call_id=c, duration_s=9, ended_by=EndedBy.GATEWAY),
                   RecordingSaved(time=9, call_id=c, path="r.wav", duration_s=9, sha256="0" * 64),
-                  Status(time=0, state="idle"), Fault(time=0, component="audio", message="gone")]:
+                  Status(time=0, state="idle"), Fault(time=0, component="audio", message="gone"),
+                  CallBlocked(time=0, caller_id="0701234", rule="block:prefix:070", answered=True),
+                  CallerFlagged(time=9, call_id=c, caller_id="0101234", reason="abuse",
+                                expires_at="2026-02-01T00:00:00+00:00", count=1)]:
         box.add(event.replace(ts="2026-01-01T00:00:00.000Z"))
     for entry in box.pending():
         check("event", json.loads(entry.payload))
     with pytest.raises(jsonschema.ValidationError):
         check("event", {**json.loads(box.pending()[0].payload), "seq": None})
+
+
+def test_the_event_schema_names_every_event_type():
+    assert set(schema("event")["properties"]["type"]["enum"]) == set(EVENT_TYPES)
 
 
 def test_status_health_reported_and_answers_match(tmp_path):
