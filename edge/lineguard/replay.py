@@ -8,6 +8,7 @@ end). Time 0 is the start of the audio. Faster than real time unless
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 
 from lineguard.app import SimulatedRig, build_simulated
@@ -42,7 +43,8 @@ def build_replay(path: Path, settings: Settings, direction: Direction = Directio
         near_audio=samples[:, 1] if channels == 2 else None,
         direction=direction, rings=0, far_leak=0.0, near_leak=0.0,
     )
-    clock = PacedClock() if realtime else VirtualClock()
+    # the timeline is virtual; ``ts`` starts at the wall-clock time of the replay
+    clock = PacedClock() if realtime else VirtualClock(utc_origin=datetime.now(timezone.utc))
     return build_simulated(replay_settings(settings, channels), script, clock, detector, sinks, audio_sinks)
 
 

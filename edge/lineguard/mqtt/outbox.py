@@ -29,7 +29,7 @@ from lineguard.events import Event, Fault
 log = logging.getLogger(__name__)
 
 INCIDENT_TYPES = frozenset({"keyword_detected", "warning_started", "warning_finished", "call_terminated",
-                            "recording_saved", "fault"})
+                            "recording_saved", "fault", "call_blocked", "caller_flagged"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
