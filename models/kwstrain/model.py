@@ -22,6 +22,33 @@ class ModelShape:
     kernel_frames: int = 5
     dense_units: int = 64
     dropout: float = 0.2
+    freq_mask_bins: int = 6  # SpecAugment during training only (0 = off)
+    time_mask_frames: int = 12
+
+
+def _spec_augment_layer(freq_mask_bins: int, time_mask_frames: int):
+    """SpecAugment (one frequency and one time mask per example), identity at inference."""
+    import keras
+    import tensorflow as tf
+
+    class SpecAugment(keras.layers.Layer):
+        def call(self, x, training=None):
+            if not training:
+                return x
+            batch, frames, bins = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+
+            def mask(size, width_max, axis_len):
+                width = tf.random.uniform([batch, 1], 0, width_max + 1, dtype=tf.int32)
+                start = tf.random.uniform([batch, 1], 0, 1, dtype=tf.float32) * tf.cast(axis_len - width, tf.float32)
+                pos = tf.range(axis_len)[None, :]
+                start = tf.cast(start, tf.int32)
+                return tf.cast((pos < start) | (pos >= start + width), x.dtype)
+
+            keep_f = mask(bins, freq_mask_bins, bins)[:, None, :]
+            keep_t = mask(frames, time_mask_frames, frames)[:, :, None]
+            return x * keep_f * keep_t
+
+    return SpecAugment(name="spec_augment")
 
 
 def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = ModelShape()):
@@ -31,6 +58,8 @@ def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = M
 
     inputs = keras.Input(shape=(shape.window_frames, shape.mel_bins), name="log_mel")
     x = layers.Rescaling(1.0 / std, offset=-mean / std, name="normalize")(inputs)
+    if shape.freq_mask_bins or shape.time_mask_frames:
+        x = _spec_augment_layer(shape.freq_mask_bins, shape.time_mask_frames)(x)
     x = layers.Conv1D(shape.stem_channels, shape.kernel_frames, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)

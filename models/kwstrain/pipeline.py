@@ -41,12 +41,12 @@ class Preset:
 PRESETS = {
     "full": Preset(
         splits={
-            "train": synthdata.SplitPlan(220, 0, near_miss_voices=8),
+            "train": synthdata.SplitPlan(300, 0, near_miss_voices=8),
             "val": synthdata.SplitPlan(25, 150, near_miss_voices=2),
             "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
         },
         windows=WindowPlan(augment_copies=3, positive_windows=2, non_speech_clips=800),
-        train=TrainPlan(epochs=30, finetune_epochs=6),
+        train=TrainPlan(epochs=30, finetune_epochs=4, hard_negative_rounds=2),
         rirs=60,
     ),
     "tiny": Preset(
@@ -75,7 +75,7 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 
 def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:
     """Windows from ``path`` when it is newer than the clips and has the same labels."""
-    clips = path.parent / ("clips_" + path.name.split("_")[1] + ".npz")
+    clips = path.parent / f"clips_{path.stem.split('_')[1]}.npz"
     if path.exists() and clips.exists() and path.stat().st_mtime > clips.stat().st_mtime:
         with np.load(path) as data:
             if list(data["labels"]) == labels:
@@ -105,9 +105,9 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     LOG.info("windows built in %.0f s: train %s val %s", time.monotonic() - started, x.shape, xv.shape)
     model, history = train_model(x, y, len(labels), preset.train, val=(xv, yv))
     plan = preset.train
-    if plan.finetune_epochs > 0:
+    for round_index in range(plan.hard_negative_rounds if plan.finetune_epochs > 0 else 0):
         hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
-                                   plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17)
+                                   plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17 + round_index)
         if len(hard):
             x = np.concatenate([x, hard, hard])
             y = np.concatenate([y, np.zeros(2 * len(hard), np.int32)])

@@ -1,9 +1,11 @@
 """Synthesize the raw clip sets (train / val / test) from the keyword file.
 
 Speakers are split: every split draws its own random espeak-ng variants
-(different seeds) and its own stock espeak variants; flite ``slt`` and
-festival ``cmu_us_slt_arctic_hts`` are test-only, flite ``awb_time`` is
-validation-only. Texts are split by hash (``corpus.split_of``).
+(different seeds) and its own stock espeak variants; flite ``rms`` and
+festival ``ked_diphone`` are test-only (festival ``ked_diphone`` also
+validates), flite ``awb_time`` is validation-only. The only female
+natural-sounding voice (``slt``, flite and festival HTS) is kept for
+training: without it the model missed almost every female voice. Texts are split by hash (``corpus.split_of``).
 
 A clip is one utterance; positives record where the keyword starts and ends
 (segments are synthesized separately with the same voice and joined), so
@@ -26,8 +28,8 @@ from lineguard.kws.keywords import Keyword
 LOG = logging.getLogger(__name__)
 NEGATIVE = "_none"
 SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000}
-SPLIT_FLITE = {"train": ("kal", "awb", "rms", "kal16"), "val": ("awb_time",), "test": ("slt",)}
-SPLIT_FESTIVAL = {"train": ("kal_diphone", "ked_diphone"), "val": ("kal_diphone",), "test": ("cmu_us_slt_arctic_hts",)}
+SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
+SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class TrainPlan:
     representative_windows: int = 400
     seed: int = 0
     finetune_epochs: int = 4
+    hard_negative_rounds: int = 1
     finetune_learning_rate: float = 8e-4
     hard_negative_clips: int = 2500
     hard_negative_floor: float = 0.2
