@@ -25,7 +25,7 @@ from lineguard.events import (
     WarningFinished, WarningStarted, new_id,
 )
 from lineguard.kws.base import Detection, KeywordDetector
-from lineguard.line.base import CAP_LOOP, CallerId, LineAudioObserver, LineEvent, LineFault, LineMonitor, Ring
+from lineguard.line.base import CAP_LOOP, LineAudioObserver, LineEvent, LineFault, LineMonitor
 from lineguard.line.calls import (
     CallEnd, CallStart, CallTracker, DigitInCall, RingingStarted, RingingStopped, TrackOutput,
 )
