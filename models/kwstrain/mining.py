@@ -41,7 +41,9 @@ def mine_hard_negatives(model, clips: ClipSet, rirs: list[np.ndarray], noise_ban
             return
         x = np.concatenate(batch)
         batch.clear()
-        scores = model.predict(x, batch_size=512, verbose=0)
+        logits = model.predict(x, batch_size=512, verbose=0).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         top = scores[:, 1:].max(axis=1)
         hard = top >= score_floor
         found_x.append(x[hard].astype(np.float16))

@@ -52,7 +52,7 @@ def _spec_augment_layer(freq_mask_bins: int, time_mask_frames: int):
 
 
 def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = ModelShape()):
-    """Keras model: ``(window_frames, mel_bins)`` float -> ``num_classes`` softmax."""
+    """Keras model: ``(window_frames, mel_bins)`` float -> ``num_classes`` logits."""
     import keras
     from keras import layers
 
@@ -76,5 +76,7 @@ def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = M
     x = layers.Flatten()(x)
     x = layers.Dropout(shape.dropout)(x)
     x = layers.Dense(shape.dense_units, activation="relu")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="scores")(x)
+    # logits, not softmax: int8 softmax outputs (steps of 1/256) cannot resolve the
+    # 0.99+ scores where a low false-accept threshold lives; the runtime applies softmax
+    outputs = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="lineguard_kws")

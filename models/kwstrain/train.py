@@ -50,7 +50,7 @@ def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
     steps = plan.epochs * int(np.ceil(len(y) / plan.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(plan.learning_rate, max(1, steps), alpha=0.02)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=plan.label_smoothing),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=plan.label_smoothing),
                   metrics=["accuracy"])
     class_weight = None
     if plan.class_weighting:
@@ -75,7 +75,7 @@ def finetune(model, x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainP
     steps = plan.finetune_epochs * int(np.ceil(len(y) / plan.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(plan.finetune_learning_rate, max(1, steps), alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=plan.label_smoothing),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=plan.label_smoothing),
                   metrics=["accuracy"])
     val_data = (val[0].astype(np.float32), tf.one_hot(val[1], num_classes).numpy()) if val else None
     history = model.fit(x.astype(np.float32), tf.one_hot(y, num_classes).numpy(), batch_size=plan.batch_size,
@@ -110,6 +110,7 @@ def write_metadata(path: Path, labels: list[str], feature: FeatureConfig, window
         "window_frames": window_frames,
         "hop_frames": hop_frames,
         "smooth_windows": smooth_windows,
+        "output": "logits",
         "default_threshold": 0.8,
         "thresholds": thresholds,
     }

@@ -41,6 +41,7 @@ class ModelMetadata:
     smooth_windows: int
     default_threshold: float
     thresholds: dict[str, float]
+    output: str = "probabilities"  # or "logits": the runtime applies softmax
 
     @classmethod
     def load(cls, path: Path) -> "ModelMetadata":
@@ -54,6 +55,7 @@ class ModelMetadata:
                 smooth_windows=int(data["smooth_windows"]),
                 default_threshold=float(data["default_threshold"]),
                 thresholds={str(k): float(v) for k, v in data.get("thresholds", {}).items()},
+                output=str(data.get("output", "probabilities")),
             )
         except FileNotFoundError:
             raise ModelError(f"{path}: model metadata file not found") from None
@@ -110,10 +112,12 @@ class TFLiteSpotter:
         """Model scores (0..1 per label) for one ``(window_frames, mel_bins)`` window."""
         self._interp.set_tensor(self._in_index, self._quantize(window))
         self._interp.invoke()
-        raw = self._interp.get_tensor(self._out_index)[0]
-        if self._out_scale:
-            return (raw.astype(np.float64) - self._out_zero) * self._out_scale
-        return raw.astype(np.float64)
+        raw = self._interp.get_tensor(self._out_index)[0].astype(np.float64)
+        values = (raw - self._out_zero) * self._out_scale if self._out_scale else raw
+        if self.meta.output == "logits":
+            exp = np.exp(values - values.max())
+            return exp / exp.sum()
+        return values
 
     def _blocks(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
         """Advance features and window; ``(end time of window in s, window)`` per block."""

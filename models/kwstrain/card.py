@@ -1,0 +1,83 @@
+"""Print the model card's result tables from ``eval/metrics.json`` (and a bench JSON).
+
+``python -m kwstrain.card [--bench models/eval/bench.json]`` -> markdown on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parents[1]
+
+
+def results_table(metrics: dict) -> str:
+    lines = [f"Operating threshold **{metrics['threshold']}** (chosen on val), refractory "
+             f"{metrics['refractory_s']} s, hit window keyword start … end + {metrics['hit_after_end_s']} s.", "",
+             "| split | language / keywords enabled | keywords | FRR | false accepts | conversation h | FA/h | near-miss FA | latency p50 / p95 |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for split in ("test", "val"):
+        for name, row in metrics[split].items():
+            enabled = "own language only" if name.endswith("-only") else "all 18"
+            lines.append(f"| {split} | {name[:2]} / {enabled} | {row['keywords']} | {100 * row['frr']:.1f}% | "
+                         f"{row['false_accepts']} | {row['negative_hours']:.2f} | {row['fa_per_hour']:.2f} | "
+                         f"{row['near_miss_fa']} | {row['latency_p50_s']:.2f} / {row['latency_p95_s']:.2f} s |")
+    lines += ["", "FRR per keyword (test, all enabled):", "", "| keyword | FRR |", "| --- | ---: |"]
+    for name in ("ko", "en"):
+        for kw, frr in metrics["test"][name]["frr_per_keyword"].items():
+            lines.append(f"| {kw} | {100 * frr:.0f}% |")
+    lines += ["", "Keyword clips detected at the operating threshold, by test voice group:", "",
+              "| voice group | clips | detected |", "| --- | ---: | ---: |"]
+    for group, row in metrics.get("test_by_voice", {}).items():
+        lines.append(f"| {group} | {row['clips']} | {100 * row['detected']:.0f}% |")
+    return "\n".join(lines)
+
+
+def det_table(det: dict, targets_fa_per_hour: tuple[float, ...] = (0.5, 1.0, 5.0, 20.0)) -> str:
+    lines = ["Best FRR on the test DET at a false-accept budget (one shared threshold):", "",
+             "| language / enabled | " + " | ".join(f"FA/h ≤ {t}" for t in targets_fa_per_hour) + " |",
+             "| --- |" + " ---: |" * len(targets_fa_per_hour)]
+    for name, rows in det.items():
+        cells = []
+        for budget in targets_fa_per_hour:
+            ok = [r for r in rows if r["fa_per_hour"] <= budget]
+            best = min(ok, key=lambda r: r["frr"]) if ok else None
+            cells.append(f"{100 * best['frr']:.1f}% @ {best['threshold']}" if best else "—")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def bench_table(bench: dict) -> str:
+    a, b = bench["lineguard"], bench["pocketsphinx"]
+    return "\n".join([
+        f"`make bench-kws` on one pinned core of this 2-core build machine, {bench['audio_s'] / 60:.1f} min of held-out "
+        f"English phone audio ({bench['english_keywords']} keywords + {bench['negative_min']} min conversation):", "",
+        "| | LineGuard | PocketSphinx kws (16 kHz) |", "| --- | ---: | ---: |",
+        f"| FRR | {100 * a['frr']:.1f}% | {100 * b['frr']:.1f}% |",
+        f"| false accepts (FA/h) | {a['false_accepts']} ({a['fa_per_hour']:.1f}) | {b['false_accepts']} ({b['fa_per_hour']:.1f}) |",
+        f"| latency keyword end → detection p50 / p95 | {a['latency_p50_s']:.2f} / {a['latency_p95_s']:.2f} s | "
+        f"{b['latency_p50_s']:.2f} / {b['latency_p95_s']:.2f} s |",
+        f"| CPU per audio second | {1000 * bench['cpu_per_audio_s']:.2f} ms | {1000 * bench['pocketsphinx_cpu_per_audio_s']:.2f} ms |",
+        "", f"Real-time factor {bench['rtf_x']:.0f}×; PocketSphinx needs {bench['cpu_ratio_pocketsphinx_over_lineguard']:.1f}× "
+        f"the CPU. Peak RSS of `lineguard detect` on an 8 kHz file {bench['peak_rss_mb']:.0f} MB; model "
+        f"{bench['model_bytes']} bytes; compute per 40 ms chunk p50 {bench['compute_per_40ms_chunk_ms_p50']:.3f} ms, "
+        f"p95 {bench['compute_per_40ms_chunk_ms_p95']:.3f} ms."])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kwstrain.card")
+    parser.add_argument("--eval", type=Path, default=MODELS_DIR / "eval")
+    parser.add_argument("--bench", type=Path, default=None)
+    args = parser.parse_args(argv)
+    print(results_table(json.loads((args.eval / "metrics.json").read_text())))
+    print()
+    print(det_table(json.loads((args.eval / "det_test.json").read_text())))
+    if args.bench and args.bench.exists():
+        print()
+        print(bench_table(json.loads(args.bench.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
