@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -90,11 +89,14 @@ def run_pocketsphinx(audio_8k: np.ndarray, phrases: dict[str, str]) -> tuple[lis
 
 
 def peak_rss_mb(wav: Path, model: Path) -> float:
-    code = ("import sys; from pathlib import Path; from lineguard.kws.detect_cli import detect_file;"
-            f"detect_file(Path({str(wav)!r}), Path({str(model)!r}))")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    return max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    """Peak RSS of a fresh process running ``lineguard detect``'s code on ``wav``
+    (measured inside the child: a forked child's own ru_maxrss would include the parent)."""
+    code = ("import resource; from pathlib import Path; from lineguard.kws.detect_cli import detect_file;"
+            f"detect_file(Path({str(wav)!r}), Path({str(model)!r}));"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
 def summarize(name: str, hits: list[Detection], pos: Stream, neg: Stream, offset_s: float) -> dict:

@@ -19,6 +19,7 @@ import numpy as np
 from kwstrain import synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
+from kwstrain.realclips import find_clips, real_windows
 from kwstrain.train import TrainPlan, finetune, int8_accuracy, quantize, train_model, write_metadata
 from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
 from lineguard.kws.features import FeatureConfig
@@ -102,6 +103,10 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     xv, yv = _cached_windows(build / "windows_val.npz", labels,
                              lambda: build_windows(val_clips, labels, make_rirs(max(2, preset.rirs // 4), seed=9),
                                                    babble_bank(val_clips, 4, 8.0, 3), val_plan))
+    real = find_clips()
+    if real:  # operator-reviewed field clips (models/data/real_clips), already phone audio
+        xr, yr = real_windows(real, labels)
+        x, y = np.concatenate([x, xr]), np.concatenate([y, yr])
     LOG.info("windows built in %.0f s: train %s val %s", time.monotonic() - started, x.shape, xv.shape)
     model, history = train_model(x, y, len(labels), preset.train, val=(xv, yv))
     plan = preset.train
