@@ -43,6 +43,7 @@ PRESETS = {
     "full": Preset(
         splits={
             "train": synthdata.SplitPlan(300, 0, near_miss_voices=8),
+            "train2": synthdata.SplitPlan(300, 0, near_miss_voices=4),
             "val": synthdata.SplitPlan(25, 150, near_miss_voices=2),
             "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
         },
@@ -91,12 +92,13 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
               out: Path) -> dict:
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
-    train_clips = synthdata.load_clips(build / "clips_train.npz")
+    extra = sorted(build.glob("clips_train[0-9]*.npz"))
+    train_clips = synthdata.merge_clips([synthdata.load_clips(p) for p in [build / "clips_train.npz", *extra]])
     val_clips = synthdata.load_clips(build / "clips_val.npz")
     rirs = make_rirs(preset.rirs, seed=1)
     noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
     started = time.monotonic()
-    tag = f"{zlib.crc32(repr(preset.windows).encode()):08x}"
+    tag = f"{zlib.crc32((repr(preset.windows) + repr([p.name for p in extra])).encode()):08x}"
     x, y = _cached_windows(build / f"windows_train_{tag}.npz", labels,
                            lambda: build_windows_parallel(train_clips, labels, rirs, noise, preset.windows))
     val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enable", nargs="*", default=None, help="keyword ids or languages")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "lineguard_kws")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--splits", nargs="*", default=["train", "val", "test"])
+    parser.add_argument("--splits", nargs="*", default=["train", "train2", "val", "test"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     preset = PRESETS[args.preset]

@@ -27,7 +27,7 @@ from lineguard.kws.keywords import Keyword
 
 LOG = logging.getLogger(__name__)
 NEGATIVE = "_none"
-SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000}
+SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500}  # train2: more train-voice positives
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 
@@ -51,7 +51,12 @@ class SplitPlan:
     carrier_prob: float = 0.5
 
 
+def _base(split: str) -> str:
+    return "train" if split.startswith("train") else split
+
+
 def _stock_for(split: str) -> list[str]:
+    split = _base(split)
     stock = tts.stock_variants()
     index = {"train": (0, 1, 2), "val": (3,), "test": (4,)}[split]
     return [v for i, v in enumerate(stock) if i % 5 in index]
@@ -59,7 +64,8 @@ def _stock_for(split: str) -> list[str]:
 
 def split_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     engines = tts.available_engines(language)
-    weights = {"espeak": 6, "flite": 3, "festival": 1 if split == "train" else 3}
+    weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
+    split = _base(split)
     engine = rng.choices(engines, [weights[e] for e in engines])[0]
     voice = tts.random_voice(rng, language, (engine,), _stock_for(split))
     if engine == "flite":
@@ -177,3 +183,15 @@ class ClipSet:
 def load_clips(path: Path) -> ClipSet:
     with np.load(path) as data:
         return ClipSet(**{k: data[k] for k in ClipSet.__dataclass_fields__})
+
+
+def merge_clips(sets: list[ClipSet]) -> ClipSet:
+    """One ClipSet holding all clips of ``sets`` (audio re-packed)."""
+    offsets = [np.asarray([0])]
+    base = 0
+    for s in sets:
+        offsets.append(s.offsets[1:] + base)
+        base += int(s.offsets[-1])
+    fields = ("labels", "languages", "voices", "texts", "kw_start", "kw_end")
+    return ClipSet(np.concatenate([s.audio[: s.offsets[-1]] for s in sets]), np.concatenate(offsets),
+                   *(np.concatenate([getattr(s, f) for s in sets]) for f in fields))
