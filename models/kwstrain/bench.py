@@ -89,11 +89,11 @@ def run_pocketsphinx(audio_8k: np.ndarray, phrases: dict[str, str]) -> tuple[lis
 
 
 def peak_rss_mb(wav: Path, model: Path) -> float:
-    """Peak RSS of a fresh process running ``lineguard detect``'s code on ``wav``
-    (measured inside the child: a forked child's own ru_maxrss would include the parent)."""
-    code = ("import resource; from pathlib import Path; from lineguard.kws.detect_cli import detect_file;"
+    """Peak RSS (VmHWM) of a fresh process running ``lineguard detect``'s code on ``wav``
+    (ru_maxrss would count the forking parent's pages too)."""
+    code = ("from pathlib import Path; from lineguard.kws.detect_cli import detect_file;"
             f"detect_file(Path({str(wav)!r}), Path({str(model)!r}));"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     return int(out.stdout.strip().splitlines()[-1]) / 1024
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "cpu_core": cpu, "audio_s": round(audio_s, 1), "english_keywords": a["keywords"],
         "negative_min": round(neg.duration_s / 60, 1),
-        "rtf_x": audio_s / wall_s, "cpu_per_audio_s": cpu_s / audio_s,
+        "rtf_x": audio_s / wall_s, "rtf_cpu_x": audio_s / cpu_s, "cpu_per_audio_s": cpu_s / audio_s,
         "peak_rss_mb": rss_mb, "model_bytes": args.model.stat().st_size,
         "compute_per_40ms_chunk_ms_p50": 1000 * float(np.percentile(per_chunk, 50)),
         "compute_per_40ms_chunk_ms_p95": 1000 * float(np.percentile(per_chunk, 95)),
@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         "hit_rule": f"right keyword between start and end + {HIT_AFTER_END_S} s; refractory {REFRACTORY_S} s",
     }
     print(f"keyword spotter bench (one core, cpu {cpu}); {audio_s / 60:.1f} min of held-out English phone audio")
-    print(f"  real-time factor        {report['rtf_x']:8.0f} x   (CPU {1000 * report['cpu_per_audio_s']:.2f} ms per audio second)")
+    print(f"  real-time factor        {report['rtf_cpu_x']:8.0f} x   by CPU time ({1000 * report['cpu_per_audio_s']:.2f} ms per "
+          f"audio second); {report['rtf_x']:.0f} x by wall clock on this shared machine")
     print(f"  peak RSS (detect CLI)   {rss_mb:8.1f} MB")
     print(f"  model size              {report['model_bytes'] / 1024:8.1f} KiB")
     print(f"  compute per 40 ms chunk p50 {report['compute_per_40ms_chunk_ms_p50']:.3f} ms  p95 {report['compute_per_40ms_chunk_ms_p95']:.3f} ms")

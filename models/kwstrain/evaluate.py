@@ -176,10 +176,11 @@ def plot_det(results: dict[str, list[dict]], chosen: float, path: Path) -> None:
         fa = [max(r["fa_per_hour"], 0.05) for r in rows]
         frr = [100 * r["frr"] for r in rows]
         only = language.endswith("-only")
-        ax.plot(fa, frr, marker=".", ls="--" if only else "-",
-                label=f"{language[:2]} (test, {'only its own keywords' if only else 'all 18 keywords'} enabled)")
-        op = next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9)
-        ax.scatter([max(op["fa_per_hour"], 0.05)], [100 * op["frr"]], s=60, zorder=5)
+        (line,) = ax.plot(fa, frr, marker=".", ls="--" if only else "-",
+                          label=f"{language[:2]} (test, {'only its own keywords' if only else 'all 18 keywords'} enabled)")
+        if not only:
+            op = next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9)
+            ax.scatter([max(op["fa_per_hour"], 0.05)], [100 * op["frr"]], s=70, zorder=5, color=line.get_color())
     ax.axvline(0.5, color="grey", ls="--", lw=0.8)
     ax.axhline(5, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log")

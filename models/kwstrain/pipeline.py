@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enable", nargs="*", default=None, help="keyword ids or languages")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "lineguard_kws")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--splits", nargs="*", default=["train", "train2", "val", "test"])
+    parser.add_argument("--splits", nargs="*", default=["train", "val", "test"],
+                        help="add train2 for 300 more positives per keyword (did not help: see MODEL_CARD.md)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     preset = PRESETS[args.preset]
