@@ -45,7 +45,7 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold
 
 bench-kws: $(STAMP)  ## keyword spotter: real-time factor, RSS, latency, vs PocketSphinx
-	$(KWS_PY) -m kwstrain.bench
+	$(KWS_PY) -m kwstrain.bench --json models/eval/bench.json
 
 central: $(STAMP)  ## fleet console + local mosquitto + simulated gateways on http://127.0.0.1:8080 (PORT=...)
 	$(BIN)/lineguard-central demo $(if $(PORT),--port $(PORT))

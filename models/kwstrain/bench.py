@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cpu = _pin_one_core()
     keywords = [k for k in load_keywords(MODELS_DIR / "keywords.toml") if k.language == "en"]
+    if not (args.build / "clips_test.npz").exists():
+        print(f"{args.build / 'clips_test.npz'} not found: run `make data` first", file=sys.stderr)
+        return 2
     clips = load_clips(args.build / "clips_test.npz")
     near = {w for k in keywords for w in k.near_misses}
     streams = build_streams(clips, "en", near, seed=11, max_positives=args.positives,

@@ -72,7 +72,10 @@ def split_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
         voice = replace(voice, name=rng.choice(SPLIT_FLITE[split]))
     elif engine == "festival":
         installed = set(tts.festival_voices_installed())
-        options = [v for v in SPLIT_FESTIVAL[split] if v in installed] or list(installed)
+        options = [v for v in SPLIT_FESTIVAL[split] if v in installed]
+        if not options:  # never borrow another split's voice: fall back to espeak-ng
+            LOG.warning("no festival voice of %s installed (%s): using espeak-ng", split, SPLIT_FESTIVAL[split])
+            return tts.random_voice(rng, language, ("espeak",), _stock_for(split))
         voice = replace(voice, name=rng.choice(options))
     return voice
 
