@@ -8,6 +8,7 @@ runtime share. A site chooses which keywords are live with
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from enum import Enum
@@ -37,11 +38,15 @@ class Keyword:
 
 
 def default_models_dir() -> Path:
-    """``$LINEGUARD_MODELS_DIR`` if set, else the ``models/`` folder of this checkout."""
+    """``$LINEGUARD_MODELS_DIR`` if set, else the ``models/`` folder of this checkout,
+    else the copy an installed package carries (``<prefix>/share/lineguard/models``)."""
     override = os.environ.get(MODELS_DIR_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[3] / "models"
+    checkout = Path(__file__).resolve().parents[3] / "models"
+    if (checkout / KEYWORDS_FILENAME).is_file():
+        return checkout
+    return Path(sys.prefix) / "share" / "lineguard" / "models"
 
 
 def default_keywords_path() -> Path:
