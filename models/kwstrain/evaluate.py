@@ -26,6 +26,7 @@ import numpy as np
 from kwstrain.streams import Stream, build_streams
 from kwstrain.synthdata import load_clips
 from lineguard.kws.base import Detection
+from kwstrain.realclips import evaluate_real, find_clips
 from lineguard.kws.factory import build_detector
 from lineguard.kws.keywords import load_keywords
 from lineguard.kws.scoring import ScoringRule, detect_track, smooth
@@ -194,6 +195,7 @@ def plot_det(results: dict[str, list[dict]], chosen: float, path: Path) -> None:
     fig.savefig(path)
 
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kwstrain.evaluate", description=__doc__)
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
@@ -210,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
                "test": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in test.items()},
                "val": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in val.items()}}
     summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, chosen)
+    real = find_clips()
+    if real:   # operator-reviewed field clips, reported on their own (they also join training)
+        detector = build_detector(None, {}, args.model, REFRACTORY_S)
+        summary["real_clips"] = evaluate_real(real, detector)
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / "det_test.json").write_text(json.dumps(test, indent=1) + "\n")
     (args.out / "det_val.json").write_text(json.dumps(val, indent=1) + "\n")
