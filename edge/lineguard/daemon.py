@@ -8,6 +8,7 @@ SIGTERM/SIGINT. Either way the relay is released on every exit path.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 import signal
 import threading
 from types import FrameType
@@ -104,7 +105,7 @@ def _run_demo(settings: Settings, fast: bool, stop: StopFlag, sinks, audio_sinks
         near_audio=samples[:, 1] if samples.shape[1] == 2 else None,
         direction=Direction.INCOMING, rings=settings.demo.rings, caller_number=DEMO_CALLER,
     )
-    clock = VirtualClock() if fast or not settings.demo.realtime else PacedClock()
+    clock = VirtualClock(utc_origin=datetime.now(timezone.utc)) if fast or not settings.demo.realtime else PacedClock()
     rig = build_simulated(settings, script, clock, sinks=sinks, audio_sinks=audio_sinks)
     attach_mqtt(sinks, rig.gateway, reboot=stop.set)
     limit_s = rig.line.answer_s + len(samples) / rate + 60.0

@@ -42,6 +42,7 @@ _STYLE = {
     "status": "dim", "call_started": "bold green", "keyword_detected": "bold yellow",
     "warning_started": "bold magenta", "warning_finished": "magenta", "call_terminated": "bold red",
     "call_ended": "bold cyan", "recording_saved": "blue", "fault": "bold white on red",
+    "caller_flagged": "red", "call_blocked": "bold red",
 }
 
 
@@ -87,4 +88,9 @@ def describe(event: Event) -> str:
         return f"{w['path']} ({w['duration_s']:.1f} s)"
     if kind == "fault":
         return f"{w['component']}: {w['message']}"
+    if kind == "caller_flagged":
+        return f"{w['caller_id']} flagged as a repeat abuser ({w['reason']}, x{w['count']}) until {w['expires_at'][:10]}"
+    if kind == "call_blocked":
+        how = "answered with the blocked prompt" if w["answered"] else "phone kept from ringing"
+        return f"{w['caller_id'] or 'withheld'} blocked by {w['rule']}, {how}"
     return ""

@@ -51,3 +51,11 @@ def test_event_ids_are_unique_and_events_frozen():
 def test_bad_wire_is_rejected(wire, match):
     with pytest.raises(ProtocolError, match=match):
         from_wire(wire)
+
+
+def test_the_live_view_describes_every_event_type():
+    from lineguard.events import CallBlocked, CallerFlagged
+    from lineguard.sinks import describe
+    assert "blocked by block:prefix:070" in describe(CallBlocked(time=0, caller_id="0701", rule="block:prefix:070"))
+    assert "0101 flagged" in describe(CallerFlagged(time=0, caller_id="0101", reason="abuse",
+                                                    expires_at="2026-12-25T00:00:00+00:00"))
