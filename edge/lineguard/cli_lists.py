@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lineguard.callers.flags import FlagStore
-from lineguard.callers.lists import ListEntry, ListFile, ListName, MatchKind, _time, to_csv
+from lineguard.callers.lists import ListEntry, ListFile, ListName, MatchKind, parse_time, to_csv
 from lineguard.callers.numbers import normalize
 from lineguard.cli import _settings, command
 from lineguard.errors import ConfigError
@@ -42,7 +42,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         kind = MatchKind(args.kind)
         value = args.value if kind is MatchKind.PATTERN else normalize(args.value, settings.device.country)
         try:
-            expires = _time(args.expires)
+            expires = parse_time(args.expires)
         except ValueError as exc:
             raise ConfigError("--expires", [("--expires", str(exc))]) from None
         entry = ListEntry(ListName(args.list), kind, value, args.note, args.by, None, expires)

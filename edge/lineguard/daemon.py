@@ -100,11 +100,8 @@ def _run_demo(settings: Settings, fast: bool, stop: StopFlag, sinks, audio_sinks
     settings = settings.model_copy(update={"callers": settings.callers.model_copy(update={"flags_db": ":memory:"})})
     path = settings.demo.audio or DEMO_CALL
     samples, rate = read_wav(path)
-    script = FarEndScript(
-        far_audio=samples[:, 0], sample_rate_hz=rate,
-        near_audio=samples[:, 1] if samples.shape[1] == 2 else None,
-        direction=Direction.INCOMING, rings=settings.demo.rings, caller_number=DEMO_CALLER,
-    )
+    script = FarEndScript.from_capture(samples, rate, direction=Direction.INCOMING, rings=settings.demo.rings,
+                                       caller_number=DEMO_CALLER)
     clock = VirtualClock(utc_origin=datetime.now(timezone.utc)) if fast or not settings.demo.realtime else PacedClock()
     rig = build_simulated(settings, script, clock, sinks=sinks, audio_sinks=audio_sinks)
     attach_mqtt(sinks, rig.gateway, reboot=stop.set)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -64,7 +64,6 @@ class _Call:
     digits: str = ""
     playing: Playback | None = None
     playing_level: str = ""
-    severities: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

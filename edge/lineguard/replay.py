@@ -38,11 +38,7 @@ def build_replay(path: Path, settings: Settings, direction: Direction = Directio
                  sinks: Iterable[EventSink] = (), audio_sinks: Iterable[CallAudioSink] = ()) -> SimulatedRig:
     samples, rate = read_wav(path)
     channels = samples.shape[1]
-    script = FarEndScript(
-        far_audio=samples[:, 0], sample_rate_hz=rate,
-        near_audio=samples[:, 1] if channels == 2 else None,
-        direction=direction, rings=0, far_leak=0.0, near_leak=0.0,
-    )
+    script = FarEndScript.from_capture(samples, rate, direction=direction, rings=0, far_leak=0.0, near_leak=0.0)
     # the timeline is virtual; ``ts`` starts at the wall-clock time of the replay
     clock = PacedClock() if realtime else VirtualClock(utc_origin=datetime.now(timezone.utc))
     return build_simulated(replay_settings(settings, channels), script, clock, detector, sinks, audio_sinks)

@@ -101,8 +101,8 @@ def parse_entry(row: dict[str, str], country: str, where: str, problems: list[tu
         problems.append((where, f"bad {kind.value} value {row.get('value')!r}"))
         return None
     try:
-        added = _time(row.get("added_at"))
-        expires = _time(row.get("expires_at"))
+        added = parse_time(row.get("added_at"))
+        expires = parse_time(row.get("expires_at"))
     except ValueError as exc:
         problems.append((where, f"bad date: {exc}"))
         return None
@@ -110,7 +110,8 @@ def parse_entry(row: dict[str, str], country: str, where: str, problems: list[tu
                      added, expires)
 
 
-def _time(text: str | None) -> datetime | None:
+def parse_time(text: str | None) -> datetime | None:
+    """ISO 8601 (``Z`` allowed) as an aware datetime; empty -> None; bad -> ValueError."""
     if not text or not text.strip():
         return None
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))

@@ -51,6 +51,12 @@ class FarEndScript:
     extra_events: tuple[LineEvent, ...] = ()   # e.g. DTMF keyed by the worker during the call
     seizable: bool = False                     # the interface can answer the line itself
 
+    @classmethod
+    def from_capture(cls, samples: np.ndarray, sample_rate_hz: int, **options) -> FarEndScript:
+        """Channel 0 the far end (line side), channel 1 if present the worker (phone side)."""
+        near = samples[:, 1] if samples.shape[1] == 2 else None
+        return cls(far_audio=samples[:, 0], sample_rate_hz=sample_rate_hz, near_audio=near, **options)
+
 
 @dataclass
 class _Injected:
