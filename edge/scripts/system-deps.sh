@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festival \
-           festvox-kdlpc16k festvox-us-slt-hts postgresql chromium chromium-driver; do
+           festvox-kdlpc16k festvox-us-slt-hts fortunes postgresql chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

@@ -3,7 +3,9 @@
 Korean comes from the open-korean-text jar inside the konlpy wheel (example
 tweets and chunks, read with zipfile, no Java) and konlpy's kobill/kolaw
 corpora, filtered against its profanity list and our keywords; English from
-phone-conversation templates below. Each text is assigned to the train, val
+phone-conversation templates below plus sentences from the Debian ``fortunes``
+collection (quotes, jokes, proverbs: a wide everyday vocabulary that the
+templates lack). Each text is assigned to the train, val
 or test split by a stable hash, so no sentence is shared across splits.
 """
 
@@ -11,14 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import random
 import re
 import zipfile
 from pathlib import Path
 
+LOG = logging.getLogger(__name__)
 OKT_PREFIX = "org/openkoreantext/processor/util/"
 KO_BLOCKLIST_STEMS = ("씨발", "시발", "씨바", "병신", "븅신", "좆", "졷", "지랄", "새끼", "미친", "닥쳐", "꺼져", "죽여", "주겨", "또라이", "ㅅㅂ", "ㅂㅅ", "개새")
 EN_BLOCKLIST = ("fuck", "shit", "bitch", "asshole", "bastard", "shut up", "kill", "idiot", "damn", "ass ")
+EN_BLOCKED_WORDS = re.compile(r"\b(?:fuck|shit|bitch|asshole|bastard|kill|idiot|damn|ass\b|shut\s+up)", re.IGNORECASE)
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+FORTUNE_SENTENCES = 3000
+FORTUNE_WORDS = (4, 14)
 
 KO_PHONE = """여보세요 네 안녕하세요
 네 말씀하세요 무엇을 도와드릴까요
@@ -145,6 +153,28 @@ def english_sentences(count: int = 3000, seed: int = 11) -> list[str]:
     return out
 
 
+def fortune_sentences(limit: int = FORTUNE_SENTENCES, root: Path = FORTUNES_DIR) -> list[str]:
+    """Up to ``limit`` plain English sentences of 4-14 words from the fortunes
+    files (Debian ``fortunes``), lower-cased, profanity and keywords filtered,
+    chosen by a stable hash; none when the package is not installed."""
+    if not root.is_dir():
+        LOG.warning("%s not found (apt-get install fortunes): English negatives from templates only", root)
+        return []
+    found: set[str] = set()
+    for path in sorted(root.iterdir()):
+        if path.is_symlink() or not path.is_file() or path.suffix == ".dat":
+            continue
+        for fortune in path.read_text(encoding="utf-8", errors="ignore").split("\n%\n"):
+            body = " ".join(line.strip() for line in fortune.splitlines() if not line.strip().startswith("--"))
+            for sentence in re.split(r"(?<=[.?!])\s+", body):
+                sentence = sentence.strip().lower()
+                words = len(sentence.split())
+                if (FORTUNE_WORDS[0] <= words <= FORTUNE_WORDS[1] and re.fullmatch(r"[a-z ,.'?!-]+", sentence)
+                        and not EN_BLOCKED_WORDS.search(sentence)):
+                    found.add(sentence)
+    return sorted(found, key=lambda t: hashlib.sha1(t.encode()).hexdigest())[:limit]
+
+
 def sentences(language: str, split: str) -> list[str]:
-    pool = korean_sentences() if language == "ko" else english_sentences()
+    pool = korean_sentences() if language == "ko" else english_sentences() + fortune_sentences()
     return [t for t in pool if split_of(t) == split]

@@ -37,7 +37,8 @@ HIT_AFTER_END_S = 1.0
 REFRACTORY_S = 1.0
 CHUNK_SAMPLES = 8000 * 30
 THRESHOLD_GRID = tuple(float(v) for v in np.unique(np.round(np.concatenate(
-    [np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.98, 0.01), [0.98, 0.985, 0.99, 0.993, 0.996, 0.998, 0.999, 0.9995, 0.9998, 0.9999]]), 4)))
+    [np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.98, 0.01), [0.98, 0.985, 0.99, 0.993, 0.996, 0.998, 0.999, 0.9995, 0.9998, 0.9999,
+     0.99995, 0.99998, 0.99999, 0.999995, 0.999998, 0.999999]]), 6)))
 
 
 @dataclass(frozen=True)

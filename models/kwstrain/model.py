@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from lineguard.kws.features import FeatureConfig, hz_to_mel, mel_to_hz
+
 
 @dataclass(frozen=True)
 class ModelShape:
@@ -24,6 +28,14 @@ class ModelShape:
     dropout: float = 0.2
     freq_mask_bins: int = 6  # SpecAugment during training only (0 = off)
     time_mask_frames: int = 12
+    # speaker and handset augmentation during training only (0 = off): the mel axis is
+    # warped by a random vocal-tract factor in [1 - warp, 1 + warp] (VTLP), and a random
+    # spectral tilt (+-tilt_db across the band) plus one random bump (+-bump_db) models
+    # handset and line frequency responses
+    warp: float = 0.12
+    tilt_db: float = 6.0
+    bump_db: float = 6.0
+    augment_prob: float = 0.8
 
 
 def _spec_augment_layer(freq_mask_bins: int, time_mask_frames: int):
@@ -51,13 +63,64 @@ def _spec_augment_layer(freq_mask_bins: int, time_mask_frames: int):
     return SpecAugment(name="spec_augment")
 
 
+WARP_STEPS = 33
+
+
+def warp_positions(warp: float, steps: int = WARP_STEPS, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Fractional source bin of every mel bin for ``steps`` warp factors in
+    ``[1 - warp, 1 + warp]``: bin ``b`` of the warped spectrum takes the energy
+    the original had at ``f_b / alpha`` (a longer or shorter vocal tract)."""
+    edges = np.linspace(hz_to_mel(config.mel_low_hz), hz_to_mel(config.mel_high_hz), config.mel_bins + 2)
+    centres_hz, step = mel_to_hz(edges[1:-1]), edges[1] - edges[0]
+    alphas = np.linspace(1.0 - warp, 1.0 + warp, steps)
+    source_mel = hz_to_mel(centres_hz[None, :] / alphas[:, None])
+    return np.clip((source_mel - edges[1]) / step, 0.0, config.mel_bins - 1).astype(np.float32)
+
+
+def speaker_augment_layer(shape: ModelShape):
+    """VTLP-style mel warp plus a random spectral tilt and bump, on raw log-mel
+    (natural log of power), training only; identity at inference."""
+    import keras
+    import tensorflow as tf
+
+    positions = tf.constant(warp_positions(shape.warp))
+    db_to_ln = float(np.log(10.0) / 10.0)
+    bins = shape.mel_bins
+
+    class SpeakerAugment(keras.layers.Layer):
+        def call(self, x, training=None):
+            if not training:
+                return x
+            batch = tf.shape(x)[0]
+            pick = tf.random.uniform([batch], 0, WARP_STEPS, dtype=tf.int32)
+            pos = tf.gather(positions, pick)  # (batch, bins)
+            lo = tf.cast(tf.floor(pos), tf.int32)
+            hi = tf.minimum(lo + 1, bins - 1)
+            frac = (pos - tf.cast(lo, tf.float32))[:, None, :]
+            warped = (1.0 - frac) * tf.gather(x, lo, axis=2, batch_dims=1) + frac * tf.gather(x, hi, axis=2, batch_dims=1)
+            use_warp = tf.cast(tf.random.uniform([batch, 1, 1]) < shape.augment_prob, x.dtype)
+            x = use_warp * warped + (1.0 - use_warp) * x
+            b = tf.range(bins, dtype=tf.float32)[None, :] / float(bins - 1)
+            tilt = tf.random.uniform([batch, 1], -shape.tilt_db, shape.tilt_db) * (b - 0.5) * 2.0
+            centre = tf.random.uniform([batch, 1], 0.0, 1.0)
+            width = tf.random.uniform([batch, 1], 0.05, 0.25)
+            bump = tf.random.uniform([batch, 1], -shape.bump_db, shape.bump_db) * tf.exp(-0.5 * ((b - centre) / width) ** 2)
+            use_eq = tf.cast(tf.random.uniform([batch, 1]) < shape.augment_prob, tf.float32)
+            return x + (use_eq * (tilt + bump) * db_to_ln)[:, None, :]
+
+    return SpeakerAugment(name="speaker_augment")
+
+
 def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = ModelShape()):
     """Keras model: ``(window_frames, mel_bins)`` float -> ``num_classes`` logits."""
     import keras
     from keras import layers
 
     inputs = keras.Input(shape=(shape.window_frames, shape.mel_bins), name="log_mel")
-    x = layers.Rescaling(1.0 / std, offset=-mean / std, name="normalize")(inputs)
+    x = inputs
+    if shape.warp or shape.tilt_db or shape.bump_db:
+        x = speaker_augment_layer(shape)(x)
+    x = layers.Rescaling(1.0 / std, offset=-mean / std, name="normalize")(x)
     if shape.freq_mask_bins or shape.time_mask_frames:
         x = _spec_augment_layer(shape.freq_mask_bins, shape.time_mask_frames)(x)
     x = layers.Conv1D(shape.stem_channels, shape.kernel_frames, strides=2, padding="same", use_bias=False)(x)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,27 @@ def test_english_sentences_hold_no_keyword():
     assert len(texts) == 500
     spellings = [s.lower() for k in load_keywords() if k.language == "en" for s in k.spellings]
     assert not [t for t in texts if any(s in t.lower() for s in spellings)]
+
+
+def test_fortune_sentences_are_plain_clean_english(tmp_path):
+    (tmp_path / "misc").write_text(
+        "The early bird gets the worm.\n%\nI will kill you, said the knight. Time flies like an arrow today.\n"
+        "\t\t-- Anon\n%\nShut   up and eat your soup now.\n%\nToo short.\n%\nCaf\u00e9 prices are not what they used to be.\n",
+        encoding="utf-8")
+    (tmp_path / "misc.dat").write_bytes(b"\x00\x01")
+    texts = corpus.fortune_sentences(root=tmp_path)
+    assert texts == sorted(texts, key=lambda t: corpus.hashlib.sha1(t.encode()).hexdigest())
+    assert set(texts) == {"the early bird gets the worm.", "time flies like an arrow today."}
+    assert corpus.fortune_sentences(root=tmp_path / "missing") == []
+
+
+def test_installed_fortunes_hold_no_keyword():
+    if not corpus.FORTUNES_DIR.is_dir():
+        pytest.skip("Debian fortunes not installed")
+    texts = corpus.fortune_sentences()
+    assert len(texts) == corpus.FORTUNE_SENTENCES
+    spellings = [s.lower() for k in load_keywords() if k.language == "en" for s in k.spellings]
+    assert not [t for t in texts if any(re.search(rf"\b{re.escape(s)}", t) for s in spellings)]
 
 
 def test_korean_sentences_are_filtered_hangul():

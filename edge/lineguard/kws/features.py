@@ -64,11 +64,11 @@ class FeatureConfig:
         )
 
 
-def _hz_to_mel(freq_hz: np.ndarray | float) -> np.ndarray:
+def hz_to_mel(freq_hz: np.ndarray | float) -> np.ndarray:
     return 2595.0 * np.log10(1.0 + np.asarray(freq_hz, dtype=np.float64) / 700.0)
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
 
 
@@ -78,9 +78,9 @@ def mel_filterbank(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
     n_bins = config.fft_size // 2 + 1
     bin_hz = np.arange(n_bins) * config.sample_rate_hz / config.fft_size
     edges_mel = np.linspace(
-        _hz_to_mel(config.mel_low_hz), _hz_to_mel(config.mel_high_hz), config.mel_bins + 2
+        hz_to_mel(config.mel_low_hz), hz_to_mel(config.mel_high_hz), config.mel_bins + 2
     )
-    edges_hz = _mel_to_hz(edges_mel)
+    edges_hz = mel_to_hz(edges_mel)
     bank = np.zeros((n_bins, config.mel_bins), dtype=np.float64)
     for m in range(config.mel_bins):
         low, centre, high = edges_hz[m], edges_hz[m + 1], edges_hz[m + 2]

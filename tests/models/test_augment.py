@@ -1,0 +1,49 @@
+"""Training-time speaker and handset augmentation of log-mel windows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from kwstrain.model import WARP_STEPS, ModelShape, warp_positions
+from lineguard.kws.features import FeatureConfig, log_mel
+
+
+def test_warp_positions_identity_in_the_middle_and_monotonic():
+    pos = warp_positions(0.12)
+    assert pos.shape == (WARP_STEPS, 40)
+    np.testing.assert_allclose(pos[WARP_STEPS // 2], np.arange(40), atol=1e-4)
+    assert np.all(np.diff(pos, axis=1) >= 0) and pos.min() >= 0 and pos.max() <= 39
+    # a shorter vocal tract (alpha > 1) reads lower source bins: formants move up
+    assert np.all(pos[-1] <= pos[WARP_STEPS // 2] + 1e-6) and pos[-1][20] < 19
+
+
+def test_warp_moves_a_tone_like_a_vocal_tract_change():
+    """Warping the features of a 1 kHz tone by alpha lands near the features of a
+    1 kHz * alpha tone: the warp is a frequency scaling, as VTLP intends."""
+    config = FeatureConfig()
+    t = np.arange(8000) / 8000
+    feats = {f: log_mel(np.sin(2 * np.pi * f * t).astype(np.float32), config).mean(axis=0) for f in (1000, 1100)}
+    alpha_index = int(np.argmin(np.abs(np.linspace(0.88, 1.12, WARP_STEPS) - 1.1)))
+    pos = warp_positions(0.12)[alpha_index]
+    warped = np.interp(pos, np.arange(40), feats[1000])
+    assert abs(int(np.argmax(warped)) - int(np.argmax(feats[1100]))) <= 1
+    assert int(np.argmax(warped)) != int(np.argmax(feats[1000]))
+
+
+def test_augment_layer_is_identity_at_inference_and_varies_in_training():
+    tf = pytest.importorskip("tensorflow")
+    from kwstrain.model import speaker_augment_layer
+
+    layer = speaker_augment_layer(replace(ModelShape(), augment_prob=1.0))
+    x = tf.constant(np.random.default_rng(0).normal(-5, 2, (8, 100, 40)).astype(np.float32))
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
+    a, b = layer(x, training=True).numpy(), layer(x, training=True).numpy()
+    assert a.shape == x.shape and np.isfinite(a).all()
+    assert not np.allclose(a, x.numpy()) and not np.allclose(a, b)
+    # the tilt and bump stay within their dB bounds (natural-log power units)
+    no_warp = speaker_augment_layer(replace(ModelShape(), warp=0.0, augment_prob=1.0))
+    delta = no_warp(x, training=True).numpy() - x.numpy()
+    assert np.abs(delta).max() <= (6.0 + 6.0) * np.log(10) / 10 + 1e-5
