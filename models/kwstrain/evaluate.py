@@ -6,8 +6,8 @@ records its score tracks once, then sweeps one threshold shared by all
 keywords to draw the DET curve. Operating points are chosen on the ``val``
 split and reported on ``test``: one shared threshold (the lowest with no
 false accept on the val conversation) and per-keyword thresholds (each
-keyword's lowest with none, plus a margin found by two-fold validation
-inside val); both are written to the model .json with ``--write-threshold``.
+keyword's lowest with none; these ship in the model .json with
+``--write-threshold``).
 
 Counting rule: all 18 keywords enabled; refractory 1.0 s after any
 detection. A keyword is caught when a detection of the right keyword fires
@@ -148,46 +148,16 @@ def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
     return sweep_tracks(*record_tracks(build, split, model, seed, max_negative_s))
 
 
-MAX_MARGIN_STEPS = 12
-
-
-def _lowest_above(score: float, margin_steps: int) -> float:
-    """The grid threshold ``margin_steps`` above the lowest one that ``score`` stays below."""
-    index = next((i for i, g in enumerate(THRESHOLD_GRID) if g > score), len(THRESHOLD_GRID) - 1)
-    return THRESHOLD_GRID[min(index + margin_steps, len(THRESHOLD_GRID) - 1)]
-
-
-def _negative_maxima(val_tracks: dict[str, dict[str, Track]], part: str | None = None) -> np.ndarray:
-    """Highest smoothed score of each label on the val conversation (of the given half)."""
-    rows = []
-    for tracks in val_tracks.values():
-        smoothed = tracks["negative"].smoothed
-        if part is not None:
-            half = smoothed.shape[0] // 2
-            smoothed = smoothed[:half] if part == "first" else smoothed[half:]
-        rows.append(np.max(smoothed, axis=0, initial=0.0))
-    return np.max(np.stack(rows), axis=0)
-
-
-def choose_keyword_thresholds(labels: tuple[str, ...], val_tracks: dict[str, dict[str, Track]]) -> tuple[dict[str, float], int]:
-    """Per-keyword thresholds from the val conversation, and the margin they need.
-
-    A keyword fires exactly when its own smoothed score reaches its own threshold,
-    so "no false accept" for keyword k means a threshold above its highest score
-    there. Thresholds set right at that edge over-fit (a keyword that never scored
-    high on val gets a low threshold that fires on other speech), so the margin in
-    grid steps is chosen by two-fold validation inside val: thresholds fitted on
-    one half of the conversation must give no false accept on the other half, both
-    ways round. The returned thresholds are fitted on all of val with that margin."""
-    halves = {part: _negative_maxima(val_tracks, part) for part in ("first", "second")}
-    margin = MAX_MARGIN_STEPS
-    for steps in range(MAX_MARGIN_STEPS + 1):
-        if all(all(halves[held][i] < _lowest_above(halves[fit][i], steps) for i in range(1, len(labels)))
-               for fit, held in (("first", "second"), ("second", "first"))):
-            margin = steps
-            break
-    top = _negative_maxima(val_tracks)
-    return {label: _lowest_above(float(top[i]), margin) for i, label in enumerate(labels[1:], start=1)}, margin
+def choose_keyword_thresholds(labels: tuple[str, ...], val_tracks: dict[str, dict[str, Track]]) -> dict[str, float]:
+    """Per keyword, the lowest grid threshold above its highest smoothed score on the
+    val conversation of every language: no keyword fires there (a keyword fires
+    exactly when its own score reaches its own threshold). Each threshold is at or
+    below the shared one of :func:`choose_threshold`, so val FRR can only fall."""
+    out = {}
+    for index, label in enumerate(labels[1:], start=1):
+        top = max(float(np.max(t["negative"].smoothed[:, index], initial=0.0)) for t in val_tracks.values())
+        out[label] = next((g for g in THRESHOLD_GRID if g > top), THRESHOLD_GRID[-1])
+    return out
 
 
 def row_at(rows: list[dict], threshold: float) -> dict:
@@ -283,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     labels, val_tracks = record_tracks(args.build, "val", args.model)
     val = sweep_tracks(labels, val_tracks)
     chosen = choose_threshold(val)
-    per_keyword, margin_steps = choose_keyword_thresholds(labels, val_tracks)
+    per_keyword = choose_keyword_thresholds(labels, val_tracks)
     rule = keyword_rule(labels, per_keyword)
     _, test_tracks = record_tracks(args.build, "test", args.model)
     test = sweep_tracks(labels, test_tracks)
@@ -291,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"threshold": chosen, "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
                "test": {lang: row_at(rows, chosen) for lang, rows in test.items()},
                "val": {lang: row_at(rows, chosen) for lang, rows in val.items()},
-               "keyword_thresholds": per_keyword, "keyword_threshold_margin_steps": margin_steps,
+               "keyword_thresholds": per_keyword,
                "test_keyword_thresholds": {lang: score_rule(t, rule) for lang, t in test_tracks.items()},
                "val_keyword_thresholds": {lang: score_rule(t, rule) for lang, t in val_tracks.items()}}
     summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, per_keyword)
