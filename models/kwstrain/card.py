@@ -12,33 +12,21 @@ from pathlib import Path
 MODELS_DIR = Path(__file__).resolve().parents[1]
 
 
-HEADER = ["| split | thresholds | language / keywords enabled | keywords | FRR | false accepts | conversation h | FA/h "
-          "| near-miss FA | latency p50 / p95 |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-
-
-def _row(split: str, thresholds: str, name: str, row: dict) -> str:
-    enabled = "own language only" if name.endswith("-only") else "all 18"
-    return (f"| {split} | {thresholds} | {name[:2]} / {enabled} | {row['keywords']} | {100 * row['frr']:.1f}% | "
-            f"{row['false_accepts']} | {row['negative_hours']:.2f} | {row['fa_per_hour']:.2f} | "
-            f"{row['near_miss_fa']} | {row['latency_p50_s']:.2f} / {row['latency_p95_s']:.2f} s |")
-
-
 def results_table(metrics: dict) -> str:
-    per_kw = metrics.get("keyword_thresholds", {})
-    lines = [f"Operating points chosen on val: per-keyword thresholds (shipped; below) and one shared threshold "
-             f"**{metrics['threshold']}**; refractory {metrics['refractory_s']} s, hit window keyword start … end + "
-             f"{metrics['hit_after_end_s']} s.", "", *HEADER]
+    lines = [f"Operating threshold **{metrics['threshold']}** (chosen on val), refractory "
+             f"{metrics['refractory_s']} s, hit window keyword start … end + {metrics['hit_after_end_s']} s.", "",
+             "| split | language / keywords enabled | keywords | FRR | false accepts | conversation h | FA/h | near-miss FA | latency p50 / p95 |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for split in ("test", "val"):
-        for name, row in metrics.get(f"{split}_keyword_thresholds", {}).items():
-            lines.append(_row(split, "per keyword", name, row))
         for name, row in metrics[split].items():
-            lines.append(_row(split, f"shared {metrics['threshold']}", name, row))
-    shipped = metrics.get("test_keyword_thresholds", metrics["test"])
-    lines += ["", "Per keyword (test, all enabled, shipped thresholds):", "", "| keyword | threshold | FRR |",
-              "| --- | ---: | ---: |"]
+            enabled = "own language only" if name.endswith("-only") else "all 18"
+            lines.append(f"| {split} | {name[:2]} / {enabled} | {row['keywords']} | {100 * row['frr']:.1f}% | "
+                         f"{row['false_accepts']} | {row['negative_hours']:.2f} | {row['fa_per_hour']:.2f} | "
+                         f"{row['near_miss_fa']} | {row['latency_p50_s']:.2f} / {row['latency_p95_s']:.2f} s |")
+    lines += ["", "FRR per keyword (test, all enabled):", "", "| keyword | FRR |", "| --- | ---: |"]
     for name in ("ko", "en"):
-        for kw, frr in shipped[name]["frr_per_keyword"].items():
-            lines.append(f"| {kw} | {per_kw.get(kw, metrics['threshold'])} | {100 * frr:.0f}% |")
+        for kw, frr in metrics["test"][name]["frr_per_keyword"].items():
+            lines.append(f"| {kw} | {100 * frr:.0f}% |")
     lines += ["", "Keyword clips detected at the operating threshold, by test voice group:", "",
               "| voice group | clips | detected |", "| --- | ---: | ---: |"]
     for group, row in metrics.get("test_by_voice", {}).items():

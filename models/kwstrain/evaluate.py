@@ -3,11 +3,8 @@
 ``python -m kwstrain.evaluate --split test`` runs the streaming spotter (the
 runtime code, int8 model) over the evaluation streams of each language,
 records its score tracks once, then sweeps one threshold shared by all
-keywords to draw the DET curve. Operating points are chosen on the ``val``
-split and reported on ``test``: one shared threshold (the lowest with no
-false accept on the val conversation) and per-keyword thresholds (each
-keyword's lowest with none; these ship in the model .json with
-``--write-threshold``).
+keywords to draw the DET curve. The operating threshold is chosen on the
+``val`` split (``--choose-threshold``) and reported on ``test``.
 
 Counting rule: all 18 keywords enabled; refractory 1.0 s after any
 detection. A keyword is caught when a detection of the right keyword fires
@@ -89,8 +86,8 @@ def rule_for(labels: tuple[str, ...], threshold: float, language: str | None = N
     return ScoringRule(labels, thresholds, refractory_s=REFRACTORY_S)
 
 
-def score_rule(tracks: dict[str, Track], rule: ScoringRule) -> dict:
-    """FRR, confusions, false accepts and latency of ``rule`` over one language's tracks."""
+def sweep(tracks: dict[str, Track], labels: tuple[str, ...], threshold: float, language: str | None = None) -> dict:
+    rule = rule_for(labels, threshold, language)
     pos = tracks["positive"]
     pos_dets = detect_track(pos.smoothed, pos.times_s, rule)
     res = match(pos_dets, pos.stream)
@@ -105,7 +102,7 @@ def score_rule(tracks: dict[str, Track], rule: ScoringRule) -> dict:
                      tuple(s for s in pos.stream.spans if s.label == span_label))
         per_kw[span_label] = round(match(pos_dets, sub)["frr"], 4)
     lat = np.array(res.pop("latencies_s")) if res["hits"] else np.array([-1.0])
-    return {**res, "frr_per_keyword": per_kw,
+    return {"threshold": threshold, **res, "frr_per_keyword": per_kw,
             "false_accepts": len(fa), "negative_hours": round(hours, 3),
             "fa_per_hour": len(fa) / max(hours, 1e-9),
             "fa_keywords": sorted({d.keyword for d in fa}),
@@ -113,59 +110,22 @@ def score_rule(tracks: dict[str, Track], rule: ScoringRule) -> dict:
             "latency_p50_s": float(np.nanpercentile(lat, 50)), "latency_p95_s": float(np.nanpercentile(lat, 95))}
 
 
-def sweep(tracks: dict[str, Track], labels: tuple[str, ...], threshold: float, language: str | None = None) -> dict:
-    return {"threshold": threshold, **score_rule(tracks, rule_for(labels, threshold, language))}
-
-
-def record_tracks(build: Path, split: str, model: Path, seed: int = 0,
-                  max_negative_s: float | None = None) -> tuple[tuple[str, ...], dict[str, dict[str, Track]]]:
-    """Score tracks of the positive, negative and near-miss streams of each language."""
+def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
+                   max_negative_s: float | None = None) -> dict[str, list[dict]]:
     clips = load_clips(build / f"clips_{split}.npz")
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
     detector = build_detector(None, {}, model, REFRACTORY_S)
-    tracks = {}
+    results = {}
     for language in sorted({k.language for k in keywords}):
         near_texts = {w for k in keywords if k.language == language for w in k.near_misses}
         streams = build_streams(clips, language, near_texts, seed=seed, max_negative_s=max_negative_s)
-        tracks[language] = {name: record_track(detector, s) for name, s in streams.items()}
+        tracks = {name: record_track(detector, s) for name, s in streams.items()}
         LOG.info("%s %s: positive %.1f min (%d keywords), negative %.1f min, near-miss %.1f min", split,
                  language, streams["positive"].duration_s / 60, len(streams["positive"].spans),
                  streams["negative"].duration_s / 60, streams["near_miss"].duration_s / 60)
-    return detector.rule.labels, tracks
-
-
-def sweep_tracks(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]]) -> dict[str, list[dict]]:
-    """The DET sweep (one shared threshold) per language, all keywords and own language only."""
-    results = {}
-    for language, lang_tracks in tracks.items():
-        results[language] = [sweep(lang_tracks, labels, t) for t in THRESHOLD_GRID]
-        results[f"{language}-only"] = [sweep(lang_tracks, labels, t, language) for t in THRESHOLD_GRID]
+        results[language] = [sweep(tracks, detector.rule.labels, t) for t in THRESHOLD_GRID]
+        results[f"{language}-only"] = [sweep(tracks, detector.rule.labels, t, language) for t in THRESHOLD_GRID]
     return results
-
-
-def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
-                   max_negative_s: float | None = None) -> dict[str, list[dict]]:
-    return sweep_tracks(*record_tracks(build, split, model, seed, max_negative_s))
-
-
-def choose_keyword_thresholds(labels: tuple[str, ...], val_tracks: dict[str, dict[str, Track]]) -> dict[str, float]:
-    """Per keyword, the lowest grid threshold above its highest smoothed score on the
-    val conversation of every language: no keyword fires there (a keyword fires
-    exactly when its own score reaches its own threshold). Each threshold is at or
-    below the shared one of :func:`choose_threshold`, so val FRR can only fall."""
-    out = {}
-    for index, label in enumerate(labels[1:], start=1):
-        top = max(float(np.max(t["negative"].smoothed[:, index], initial=0.0)) for t in val_tracks.values())
-        out[label] = next((g for g in THRESHOLD_GRID if g > top), THRESHOLD_GRID[-1])
-    return out
-
-
-def row_at(rows: list[dict], threshold: float) -> dict:
-    return next(r for r in rows if abs(r["threshold"] - threshold) < 1e-9)
-
-
-def keyword_rule(labels: tuple[str, ...], thresholds: dict[str, float]) -> ScoringRule:
-    return ScoringRule(labels, (2.0, *(thresholds[label] for label in labels[1:])), refractory_s=REFRACTORY_S)
 
 
 def voice_group(voice_key: str, language: str) -> str:
@@ -175,9 +135,9 @@ def voice_group(voice_key: str, language: str) -> str:
     return f"{language} {engine} {name}"
 
 
-def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[str, float], seed: int = 0) -> dict:
+def breakdown_by_voice(build: Path, split: str, model: Path, threshold: float, seed: int = 0) -> dict:
     """Per voice group: share of keyword clips (alone, own channel) whose right keyword
-    reaches its threshold (smoothed). Shows which unseen voices the model misses."""
+    reaches ``threshold`` (smoothed). Shows which unseen voices the model misses."""
     from kwstrain.channel import apply_channel, make_rirs
 
     clips = load_clips(build / f"clips_{split}.npz")
@@ -193,7 +153,7 @@ def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[st
         audio = apply_channel(audio, rng, rirs, []) + rng.standard_normal(audio.size).astype(np.float32) * 1e-3
         detector.reset()
         scores = smooth(np.stack([s for _, s in detector.process_scores(audio)]), detector.rule.smooth_windows)
-        hit = bool(scores[:, labels.index(label)].max() >= thresholds[label])
+        hit = bool(scores[:, labels.index(label)].max() >= threshold)
         groups.setdefault(voice_group(str(clips.voices[i]), str(clips.languages[i])), []).append(hit)
     return {g: {"clips": len(v), "detected": round(float(np.mean(v)), 3)} for g, v in sorted(groups.items())}
 
@@ -207,8 +167,7 @@ def choose_threshold(val_results: dict[str, list[dict]]) -> float:
     return float(THRESHOLD_GRID[-1])
 
 
-def plot_det(results: dict[str, list[dict]], chosen: float, path: Path,
-             keyword_points: dict[str, dict] | None = None) -> None:
+def plot_det(results: dict[str, list[dict]], chosen: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -224,16 +183,12 @@ def plot_det(results: dict[str, list[dict]], chosen: float, path: Path,
         if not only:
             op = next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9)
             ax.scatter([max(op["fa_per_hour"], 0.05)], [100 * op["frr"]], s=70, zorder=5, color=line.get_color())
-            if keyword_points and language in keyword_points:
-                kp = keyword_points[language]
-                ax.scatter([max(kp["fa_per_hour"], 0.05)], [100 * kp["frr"]], s=90, marker="*", zorder=6,
-                           color=line.get_color(), label=f"{language} per-keyword thresholds (shipped)")
     ax.axvline(0.5, color="grey", ls="--", lw=0.8)
     ax.axhline(5, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("false accepts per hour of conversation (0 plotted at 0.05)")
     ax.set_ylabel("false reject rate (%)")
-    ax.set_title(f"LineGuard KWS DET, unseen voices, 8 kHz phone channel (dot: shared threshold {chosen})")
+    ax.set_title(f"LineGuard KWS DET, unseen voices, 8 kHz phone channel (dot: threshold {chosen})")
     ax.title.set_fontsize(9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
@@ -250,21 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-threshold", action="store_true", help="store the val-chosen threshold in the model .json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    labels, val_tracks = record_tracks(args.build, "val", args.model)
-    val = sweep_tracks(labels, val_tracks)
+    val = evaluate_split(args.build, "val", args.model)
     chosen = choose_threshold(val)
-    per_keyword = choose_keyword_thresholds(labels, val_tracks)
-    rule = keyword_rule(labels, per_keyword)
-    _, test_tracks = record_tracks(args.build, "test", args.model)
-    test = sweep_tracks(labels, test_tracks)
+    test = evaluate_split(args.build, "test", args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     summary = {"threshold": chosen, "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
-               "test": {lang: row_at(rows, chosen) for lang, rows in test.items()},
-               "val": {lang: row_at(rows, chosen) for lang, rows in val.items()},
-               "keyword_thresholds": per_keyword,
-               "test_keyword_thresholds": {lang: score_rule(t, rule) for lang, t in test_tracks.items()},
-               "val_keyword_thresholds": {lang: score_rule(t, rule) for lang, t in val_tracks.items()}}
-    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, per_keyword)
+               "test": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in test.items()},
+               "val": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in val.items()}}
+    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, chosen)
     real = find_clips()
     if real:   # operator-reviewed field clips, reported on their own (they also join training)
         detector = build_detector(None, {}, args.model, REFRACTORY_S)
@@ -272,19 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / "det_test.json").write_text(json.dumps(test, indent=1) + "\n")
     (args.out / "det_val.json").write_text(json.dumps(val, indent=1) + "\n")
-    plot_det(test, chosen, args.out / "det_curve.png", summary["test_keyword_thresholds"])
+    plot_det(test, chosen, args.out / "det_curve.png")
     if args.write_threshold:
         meta_path = args.model.with_suffix(".json")
         meta = json.loads(meta_path.read_text())
         meta["default_threshold"] = chosen
-        meta["thresholds"] = per_keyword
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    for name, rows in (("shared %.6g" % chosen, summary["test"]), ("per-keyword", summary["test_keyword_thresholds"])):
-        for lang, row in rows.items():
-            LOG.info("test %s, thresholds %s: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, "
-                     "latency p50 %.2f s p95 %.2f s", lang, name, 100 * row["frr"], row["keywords"] - row["hits"],
-                     row["keywords"], row["false_accepts"], row["negative_hours"], row["fa_per_hour"],
-                     row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
+    for lang, row in summary["test"].items():
+        LOG.info("test %s @%.4g: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, latency p50 %.2f s p95 %.2f s",
+                 lang, chosen, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
+                 row["negative_hours"], row["fa_per_hour"], row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
     return 0
 
 
