@@ -37,7 +37,7 @@ demo-audio: $(STAMP)  ## regenerate the bundled demo call
 
 KWS_PY := PYTHONPATH=edge:models $(BIN)/python
 
-data: $(STAMP)  ## synthesize the keyword-spotter train/val/test audio (models/build, ~20 min)
+data: $(STAMP)  ## synthesize the keyword-spotter train/val/test audio (models/build, ~25 min)
 	$(KWS_PY) -m kwstrain.pipeline data
 
 model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
