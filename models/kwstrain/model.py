@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lineguard.kws.features import FeatureConfig, hz_to_mel, mel_to_hz
+from lineguard.kws.features import FeatureConfig, hz_to_mel, mel_edges, mel_to_hz
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def warp_positions(warp: float, steps: int = WARP_STEPS, config: FeatureConfig =
     """Fractional source bin of every mel bin for ``steps`` warp factors in
     ``[1 - warp, 1 + warp]``: bin ``b`` of the warped spectrum takes the energy
     the original had at ``f_b / alpha`` (a longer or shorter vocal tract)."""
-    edges = np.linspace(hz_to_mel(config.mel_low_hz), hz_to_mel(config.mel_high_hz), config.mel_bins + 2)
+    edges = mel_edges(config)
     centres_hz, step = mel_to_hz(edges[1:-1]), edges[1] - edges[0]
     alphas = np.linspace(1.0 - warp, 1.0 + warp, steps)
     source_mel = hz_to_mel(centres_hz[None, :] / alphas[:, None])

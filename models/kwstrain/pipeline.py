@@ -44,7 +44,7 @@ PRESETS = {
         splits={
             "train": synthdata.SplitPlan(300, 0, near_miss_voices=8),
             "train2": synthdata.SplitPlan(300, 0, near_miss_voices=4),
-            "val": synthdata.SplitPlan(25, 0, voices_per_sentence=2, near_miss_voices=2),  # ~0.5 h of conversation per language
+            "val": synthdata.SplitPlan(25, 0, voices_per_sentence=2, near_miss_voices=2),  # ~0.8 h of conversation per language
             "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
         },
         windows=WindowPlan(augment_copies=3, positive_windows=2, non_speech_clips=800),

@@ -72,15 +72,18 @@ def mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
 
 
+def mel_edges(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """The ``mel_bins + 2`` equally spaced mel points: filter ``m`` rises from
+    point ``m``, peaks at ``m + 1`` and falls to ``m + 2``."""
+    return np.linspace(hz_to_mel(config.mel_low_hz), hz_to_mel(config.mel_high_hz), config.mel_bins + 2)
+
+
 @lru_cache(maxsize=8)
 def mel_filterbank(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
     """Triangular HTK-style mel filters, shape ``(fft_size // 2 + 1, mel_bins)``."""
     n_bins = config.fft_size // 2 + 1
     bin_hz = np.arange(n_bins) * config.sample_rate_hz / config.fft_size
-    edges_mel = np.linspace(
-        hz_to_mel(config.mel_low_hz), hz_to_mel(config.mel_high_hz), config.mel_bins + 2
-    )
-    edges_hz = mel_to_hz(edges_mel)
+    edges_hz = mel_to_hz(mel_edges(config))
     bank = np.zeros((n_bins, config.mel_bins), dtype=np.float64)
     for m in range(config.mel_bins):
         low, centre, high = edges_hz[m], edges_hz[m + 1], edges_hz[m + 2]
