@@ -27,11 +27,11 @@ import numpy as np
 RATE_HZ = 24000
 VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 
-# espeak-ng IPA → Kokoro phonemes, longest first. espeak-ng's Korean writes tense
+# espeak-ng IPA → Kokoro phonemes (misaki's letters for diphthongs: A I O W Y, British əʊ = Q). espeak-ng's Korean writes tense
 # consonants as q / p- / t- / s- and aspiration as a plain h after the stop.
 _KOREAN = (("tʃh", "ʧʰ"), ("tsh", "ʦʰ"), ("ph", "pʰ"), ("th", "tʰ"), ("kh", "kʰ"), ("tɕ", "ʨ"), ("dʑ", "ʥ"),
            ("tʃ", "ʧ"), ("dʒ", "ʤ"), ("q", "k"), ("-", ""), ("ɫ", "l"))
-_ENGLISH = (("tʃ", "ʧ"), ("dʒ", "ʤ"), ("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"),
+_ENGLISH = (("tʃ", "ʧ"), ("dʒ", "ʤ"), ("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("əʊ", "Q"), ("aʊ", "W"), ("ɔɪ", "Y"),
             ("ɝ", "ɜɹ"), ("ɫ", "l"), ("-", ""))
 _MAX_TOKENS = 500
 

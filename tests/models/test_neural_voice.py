@@ -28,6 +28,7 @@ def test_korean_ipa_becomes_kokoro_phonemes():
 def test_english_ipa_uses_kokoro_ligatures():
     phonemes = neural.to_kokoro(neural.espeak_ipa("church judge, I say no", "en-us"), "en")
     assert {"ʧ", "ʤ", "I", "A", "O"} <= set(phonemes)
+    assert "Q" in neural.to_kokoro(neural.espeak_ipa("no", "en-gb"), "en")
 
 
 def test_voice_names_round_trip_and_reject_unknown_voices():
