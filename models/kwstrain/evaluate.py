@@ -216,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                "test": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in test.items()},
                "val": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in val.items()}}
     summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, chosen)
+    if (args.build / "clips_test3.npz").exists():  # the held-out neural voice alone (also inside "test")
+        neural = evaluate_split(args.build, "test3", args.model)
+        summary["test3"] = {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9)
+                            for lang, rows in neural.items()}
+        (args.out / "det_test3.json").write_text(json.dumps(neural, indent=1) + "\n")
     real = find_clips()
     if real:   # operator-reviewed field clips, reported on their own (they also join training)
         detector = build_detector(None, {}, args.model, REFRACTORY_S)
