@@ -87,6 +87,7 @@ class CentralLink:
                            cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.reconnect_delay_set(1, 30)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._host, self._port = url.hostname or "127.0.0.1", url.port or (8883 if url.scheme == "mqtts" else 1883)
@@ -121,8 +122,14 @@ class CentralLink:
             return
         subs = tp.subscriptions(self.settings.topic_root, self.settings.share_group)
         client.subscribe([(topic, mqtt.SubscribeOptions(qos=1)) for topic in subs])
+        log.info("MQTT connected to %s:%d; subscribing %s", self._host, self._port, ", ".join(subs))
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, props: Any) -> None:
+        """Connected (for publishing) once the broker holds our subscriptions: a command's answer can't be missed."""
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("MQTT broker %s:%d refused subscriptions (check its ACL): %s", self._host, self._port, refused)
         self._connected.set()
-        log.info("MQTT connected to %s:%d; subscribed %s", self._host, self._port, ", ".join(subs))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()

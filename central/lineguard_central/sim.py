@@ -60,8 +60,9 @@ class SimulatedGateway:
         self.client.max_inflight_messages_set(max_inflight)
         self.client.will_set(f"{self.root}/status", json.dumps(self._status("offline")), qos=1, retain=True)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
-        self._connected = threading.Event()
+        self._connected = threading.Event()   # set once the broker has acknowledged our subscriptions
 
     # ---- connection ------------------------------------------------------------
 
@@ -90,6 +91,13 @@ class SimulatedGateway:
         client.subscribe([(f"{self.root}/cfg/desired", 1), (f"{self.root}/cmd/+", 1)])
         self._publish("status", self._status("online"), retain=True)
         self.publish_health()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, props: Any) -> None:
+        """Ready only after SUBACK: a command sent before the broker holds the subscription would be lost."""
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("simulated gateway %s: subscription refused: %s", self.device_id, refused)
+            return
         self._connected.set()
 
     def _status(self, state: str) -> dict[str, Any]:
