@@ -51,7 +51,7 @@ PRESETS = {
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural=True),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural=True),
         },
-        windows=WindowPlan(augment_copies=3, positive_windows=2, non_speech_clips=800),
+        windows=WindowPlan(augment_copies=3, positive_windows=2, non_speech_clips=800, neural_copies=3),
         train=TrainPlan(epochs=30, finetune_epochs=4, hard_negative_rounds=2),
         rirs=60,
     ),

@@ -40,6 +40,9 @@ class WindowPlan:
     # smaller or larger speaker): wider for the few natural-sounding English voices
     espeak_rate_range: tuple[float, float] = (0.88, 1.15)
     other_rate_range: tuple[float, float] = (0.8, 1.32)
+    # the neural voice is the most natural-sounding and has the fewest clips: each of its
+    # clips is channel-augmented this many times more often than the others
+    neural_copies: int = 1
 
 
 def _perturb_rate(audio: np.ndarray, rate: float) -> np.ndarray:
@@ -91,6 +94,8 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
         if label != NEGATIVE and label not in index:
             continue
         copies = plan.augment_copies if label != NEGATIVE else max(1, plan.augment_copies // 2)
+        if str(clips.voices[i]).startswith("kokoro"):
+            copies *= plan.neural_copies
         for _ in range(copies):
             pre = int(rng.uniform(*PRE_PAD_S) * config.sample_rate_hz)
             if label == NEGATIVE:

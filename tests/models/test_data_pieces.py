@@ -93,3 +93,21 @@ def test_non_speech_sounds_are_bounded():
     for _ in range(14):
         x = channel.non_speech(4000, RNG)
         assert x.shape == (4000,) and np.all(np.isfinite(x))
+
+
+def test_neural_clips_are_augmented_more_often():
+    """``neural_copies`` multiplies the channel copies of Kokoro clips only."""
+    from kwstrain.synthdata import NEGATIVE, ClipSet
+    from kwstrain.windows import WindowPlan, build_windows
+
+    audio = (np.random.default_rng(0).standard_normal(12000) * 0.1).astype(np.float16)
+    counts = {}
+    for voice in ("espeak:ko:170:50:0", "kokoro:ko|jf_alpha=1.000:100:50:0"):
+        clip = ClipSet(audio, np.array([0, audio.size]), np.array([NEGATIVE]), np.array(["ko"]),
+                       np.array([voice]), np.array(["text"]), np.array([-1]), np.array([-1]))
+        for copies in (1, 3):
+            plan = WindowPlan(augment_copies=2, non_speech_clips=0, neural_copies=copies,
+                              espeak_rate_range=(1.0, 1.0), other_rate_range=(1.0, 1.0))  # fixed lengths
+            counts[voice.split(":")[0], copies] = len(build_windows(clip, ["_none"], [], [], plan)[0])
+    assert counts["espeak", 3] == counts["espeak", 1]
+    assert counts["kokoro", 3] == 3 * counts["kokoro", 1]
