@@ -43,7 +43,7 @@ def available() -> bool:
 
 
 def espeak_ipa(text: str, espeak_language: str) -> str:
-    out = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", espeak_language, text],
+    out = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", espeak_language, "--stdin"], input=text,
                          capture_output=True, text=True, check=True, timeout=60).stdout
     return " ".join(out.split())
 

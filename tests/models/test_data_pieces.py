@@ -111,3 +111,14 @@ def test_neural_clips_are_augmented_more_often():
             counts[voice.split(":")[0], copies] = len(build_windows(clip, ["_none"], [], [], plan)[0])
     assert counts["espeak", 3] == counts["espeak", 1]
     assert counts["kokoro", 3] == 3 * counts["kokoro", 1]
+
+
+def test_a_sentence_starting_with_dashes_is_spoken_not_parsed_as_an_option(tmp_path):
+    """Fortune attributions start with "--"; espeak-ng reads the text from stdin, never as argv."""
+    from kwstrain import tts
+
+    voice = tts.Voice("espeak", "en-us", "en")
+    home = tts.prepare_espeak_home(tmp_path)
+    audio = tts.synthesize("-- said that this belief is old", voice, home)
+    plain = tts.synthesize("said that this belief is old", voice, home)
+    assert abs(audio.size - plain.size) < 0.1 * plain.size
