@@ -48,7 +48,7 @@ PRESETS = {
             "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
             # the neural engine (Kokoro-82M): ~40 min of train audio, 2x real time per core to synthesize
             "train3": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural=True),
-            "train4": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural=True),  # ~60 min more
+            "train4": synthdata.SplitPlan(30, 150, near_miss_voices=1, neural=True),  # ~30 min more
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural=True),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural=True),
         },
