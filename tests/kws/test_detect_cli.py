@@ -16,18 +16,18 @@ from .conftest import needs_espeak
 @needs_espeak
 @pytest.mark.parametrize("rate_hz,stereo", [(8000, False), (16000, True), (44100, False)])
 def test_json_lines_any_rate_mono_or_stereo(speech_wav, capsys, rate_hz, stereo):
-    path = speech_wav("you idiot", "en-us", rate_hz=rate_hz, stereo=stereo)
+    path = speech_wav("you bastard", "en-us", rate_hz=rate_hz, stereo=stereo)
     assert detect_main(path, True, None) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [d["keyword"] for d in lines] == ["en_idiot"]
+    assert [d["keyword"] for d in lines] == ["en_bastard"]
     assert set(lines[0]) == {"time", "keyword", "score"}
     assert 0.5 < lines[0]["time"] < 3.0
 
 
 @needs_espeak
 def test_plain_output(speech_wav, capsys):
-    assert detect_main(speech_wav("미친놈", "ko"), False, None) == 0
-    assert "ko_michinnom" in capsys.readouterr().out
+    assert detect_main(speech_wav("개새끼", "ko"), False, None) == 0
+    assert "ko_gaesaekki" in capsys.readouterr().out
 
 
 def _write(path: Path, width: int = 2, frames: bytes = b"\x00\x00" * 800, rate: int = 8000) -> Path:
