@@ -35,7 +35,7 @@ LOG = logging.getLogger(__name__)
 NEGATIVE = "_none"
 SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # train2: more train-voice positives
                "train3": 1700, "val3": 2700, "test3": 3700,  # *3: the neural engine
-               "train4": 1800}  # more neural training speakers
+               "train4": 1800, "train5": 1900}  # more neural training speakers
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
