@@ -135,7 +135,8 @@ def _espeak(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
         path = home / "espeak-ng-data" / "voices" / "!v" / variant
         path.write_text(voice.variant_text)
         name = f"{voice.name}+{variant}"
-    cmd = ["espeak-ng", f"--path={home}", "-v", name, "-s", str(voice.speed_wpm), "-p", str(voice.pitch), "--stdout", "--stdin"]
+    cmd = ["espeak-ng", f"--path={home}", "-v", name, "-s", str(voice.speed_wpm), "-p", str(voice.pitch),
+           "--stdout", "--stdin"]
     try:  # the text on stdin: a sentence starting with "-" must not read as an option
         return subprocess.run(cmd, input=text.encode(), capture_output=True, check=True, timeout=60).stdout
     finally:

@@ -93,14 +93,15 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
         label = str(clips.labels[i])
         if label != NEGATIVE and label not in index:
             continue
+        engine = str(clips.voices[i]).split(":", 1)[0]
         copies = plan.augment_copies if label != NEGATIVE else max(1, plan.augment_copies // 2)
-        if str(clips.voices[i]).startswith("kokoro"):
+        if engine == "kokoro":
             copies *= plan.neural_copies
         for _ in range(copies):
             pre = int(rng.uniform(*PRE_PAD_S) * config.sample_rate_hz)
             if label == NEGATIVE:
                 pre = WINDOW_FRAMES * hop
-            low, high = plan.espeak_rate_range if str(clips.voices[i]).startswith("espeak") else plan.other_rate_range
+            low, high = plan.espeak_rate_range if engine == "espeak" else plan.other_rate_range
             rate = float(Fraction(rng.uniform(low, high)).limit_denominator(24))
             speech = _perturb_rate(clips.clip(i), rate)
             audio = np.concatenate([np.zeros(pre, np.float32), speech,
