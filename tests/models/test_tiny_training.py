@@ -25,11 +25,14 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     build, out = tmp_path / "build", tmp_path / "tiny_kws"
     keywords = pipeline.MODELS_DIR / "keywords.toml"
     preset = pipeline.PRESETS["tiny"]
-    pipeline.run_data(build, preset, keywords, ENABLED, workers=1, splits=["train", "val", "train3"])  # train3: Kokoro
+    splits = ["train", "val", "train3", "train7"]  # train3: Kokoro, train7: Piper
+    pipeline.run_data(build, preset, keywords, ENABLED, workers=1, splits=splits)
     clips = load_clips(build / "clips_train.npz")
     assert set(clips.labels) == {"_none", *ENABLED}
     neural = load_clips(build / "clips_train3.npz")
     assert {str(v).split(":")[0] for v in neural.voices} == {"kokoro"} and len(neural) >= 3
+    piper = load_clips(build / "clips_train7.npz")
+    assert {str(v).split(":")[0] for v in piper.voices} == {"piper"} and len(piper) >= 3
     positive = [i for i in range(len(clips)) if clips.labels[i] != "_none"]
     assert all(0 <= clips.kw_start[i] < clips.kw_end[i] <= clips.clip(i).size for i in positive)
 
