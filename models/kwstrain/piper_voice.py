@@ -33,6 +33,9 @@ import numpy as np
 _KOREAN = (("tɕ", "tʃ"), ("dʑ", "dʒ"), ("tʃh", "tʃ"), ("tsh", "ts"), ("ph", "p"), ("th", "t"), ("kh", "k"),
            ("ɕ", "ʃ"), ("ʑ", "ʒ"), ("q", "k"), ("-", ""), ("ɫ", "l"), ("ɯ", "ʊ"))
 
+# espeak-ng accents the voice reads English in (names as Piper's bundled espeak-ng knows them), US-heavy
+ENGLISH_ACCENTS = ("en-us", "en-us", "en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-029")
+
 _state: dict = {}
 
 
@@ -48,7 +51,7 @@ def korean_for_english(phonemes: str) -> str:
 
 def random_name(rng: random.Random, language: str) -> tuple[str, int]:
     """A random voice setting: (``name``, ``length_scale`` in percent)."""
-    espeak_language = "ko" if language == "ko" else rng.choice(("en-us", "en-us", "en-gb"))
+    espeak_language = "ko" if language == "ko" else rng.choice(ENGLISH_ACCENTS)
     name = f"{espeak_language}|{rng.uniform(0.3, 1.0):.3f}|{rng.uniform(0.4, 1.2):.3f}"
     return name, rng.randint(80, 130)
 

@@ -35,12 +35,18 @@ def test_english_keeps_piper_phonemes():
     assert flat.startswith("ʃˈʌt") and "k" in flat and set(flat) <= _known_phonemes()
 
 
+@pytest.mark.parametrize("accent", sorted(set(piper_voice.ENGLISH_ACCENTS)))
+def test_every_english_accent_is_known_to_pipers_espeak(accent):
+    flat = "".join("".join(s) for s in piper_voice.phonemes("no, I say hello", accent))
+    assert "h" in flat and set(flat) <= _known_phonemes()
+
+
 def test_names_round_trip_and_reject_malformed():
     rng = random.Random(3)
     names = [piper_voice.random_name(rng, lang) for lang in ("ko", "en") * 20]
     for name, length_percent in names:
         language, noise, noise_w = piper_voice.parse_name(name)
-        assert language in ("ko", "en-us", "en-gb") and 0.3 <= noise <= 1.0 and 0.4 <= noise_w <= 1.2
+        assert language in ("ko", *piper_voice.ENGLISH_ACCENTS) and 0.3 <= noise <= 1.0 and 0.4 <= noise_w <= 1.2
         assert 80 <= length_percent <= 130
     assert len({n for n, _ in names}) == len(names)
     with pytest.raises(ValueError, match="joe"):
