@@ -19,6 +19,7 @@ import numpy as np
 from kwstrain import neural, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
+from kwstrain.model import ModelShape
 from kwstrain.realclips import find_clips, real_windows
 from kwstrain.train import TrainPlan, finetune, int8_accuracy, quantize, train_model, write_metadata
 from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
@@ -37,6 +38,7 @@ class Preset:
     windows: WindowPlan
     train: TrainPlan
     rirs: int
+    shape: ModelShape = ModelShape()
 
 
 PRESETS = {
@@ -132,7 +134,7 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
         xr, yr = real_windows(real, labels)
         x, y = np.concatenate([x, xr]), np.concatenate([y, yr])
     LOG.info("windows built in %.0f s: train %s val %s", time.monotonic() - started, x.shape, xv.shape)
-    model, history = train_model(x, y, len(labels), preset.train, val=(xv, yv))
+    model, history = train_model(x, y, len(labels), preset.train, preset.shape, val=(xv, yv))
     plan = preset.train
     for round_index in range(plan.hard_negative_rounds if plan.finetune_epochs > 0 else 0):
         hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
