@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"keyword spotter bench (one core, cpu {cpu}); {audio_s / 60:.1f} min of held-out English phone audio")
     print(f"  real-time factor        {report['rtf_cpu_x']:8.0f} x   by CPU time ({1000 * report['cpu_per_audio_s']:.2f} ms per "
-          f"audio second); {report['rtf_x']:.0f} x by wall clock on this shared machine")
+          f"audio second); {report['rtf_x']:.0f} x by wall clock (lower when other jobs share the machine)")
     print(f"  peak RSS (detect CLI)   {rss_mb:8.1f} MB")
     print(f"  model size              {report['model_bytes'] / 1024:8.1f} KiB")
     print(f"  compute per 40 ms chunk p50 {report['compute_per_40ms_chunk_ms_p50']:.3f} ms  p95 {report['compute_per_40ms_chunk_ms_p95']:.3f} ms")

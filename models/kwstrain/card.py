@@ -60,8 +60,8 @@ def bench_table(bench: dict) -> str:
         f"| latency keyword end → detection p50 / p95 | {a['latency_p50_s']:.2f} / {a['latency_p95_s']:.2f} s | "
         f"{b['latency_p50_s']:.2f} / {b['latency_p95_s']:.2f} s |",
         f"| CPU per audio second | {1000 * bench['cpu_per_audio_s']:.2f} ms | {1000 * bench['pocketsphinx_cpu_per_audio_s']:.2f} ms |",
-        "", f"Real-time factor {bench['rtf_cpu_x']:.0f}× by CPU time ({bench['rtf_x']:.0f}× by wall clock while other "
-        f"jobs shared the machine); PocketSphinx needs {bench['cpu_ratio_pocketsphinx_over_lineguard']:.1f}× "
+        "", f"Real-time factor {bench['rtf_cpu_x']:.0f}× by CPU time ({bench['rtf_x']:.0f}× by wall clock, which "
+        f"drops when other jobs share the machine); PocketSphinx needs {bench['cpu_ratio_pocketsphinx_over_lineguard']:.1f}× "
         f"the CPU. Peak RSS of `lineguard detect` on an 8 kHz file {bench['peak_rss_mb']:.0f} MB; model "
         f"{bench['model_bytes']} bytes; compute per 40 ms chunk p50 {bench['compute_per_40ms_chunk_ms_p50']:.3f} ms, "
         f"p95 {bench['compute_per_40ms_chunk_ms_p95']:.3f} ms."])
