@@ -33,10 +33,10 @@ def test_quiet_on_silence_and_noise():
 
 
 @needs_espeak
-# espeak-ng's stock voices at 150 wpm; the shipped model misses some keywords in
-# them (see models/MODEL_CARD.md: at its operating threshold it catches 11 of 19
+# espeak-ng's stock voices at 150 wpm; the shipped model misses many keywords in
+# them (see models/MODEL_CARD.md: at its operating threshold it catches 9 of 26
 # stock-voice keyword phrases; it misses "fuck you", "I'll kill you", "지랄",
-# "병신"), these five it catches
+# "병신", "bitch"), these five it catches
 @pytest.mark.parametrize("text,voice,keyword", [
     ("미친놈", "ko", "ko_michinnom"),
     ("개새끼", "ko", "ko_gaesaekki"),
