@@ -14,8 +14,10 @@ SPLIT_NAMES = {"test": "test", "test3": "test, Kokoro jf_nezumi only", "val": "v
 
 
 def results_table(metrics: dict) -> str:
-    lines = [f"Operating threshold **{metrics['threshold']}** (chosen on val), refractory "
-             f"{metrics['refractory_s']} s, hit window keyword start … end + {metrics['hit_after_end_s']} s.", "",
+    method = metrics.get("threshold_method", "shared")
+    lines = [f"Operating thresholds chosen on val by **{method.replace('_', ' ')}** (the single shared threshold "
+             f"would be {metrics['threshold']}), refractory {metrics['refractory_s']} s, hit window keyword start … "
+             f"end + {metrics['hit_after_end_s']} s.", "",
              "| split | language / keywords enabled | keywords | FRR | false accepts | conversation h | FA/h | near-miss FA | latency p50 / p95 |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for split in ("test", "test3", "val"):
@@ -24,10 +26,26 @@ def results_table(metrics: dict) -> str:
             lines.append(f"| {SPLIT_NAMES[split]} | {name[:2]} / {enabled} | {row['keywords']} | {100 * row['frr']:.1f}% | "
                          f"{row['false_accepts']} | {row['negative_hours']:.2f} | {row['fa_per_hour']:.2f} | "
                          f"{row['near_miss_fa']} | {row['latency_p50_s']:.2f} / {row['latency_p95_s']:.2f} s |")
-    lines += ["", "FRR per keyword (test, all enabled):", "", "| keyword | FRR |", "| --- | ---: |"]
+    lines += ["", "Threshold and FRR per keyword (test, all enabled):", "", "| keyword | threshold | FRR |",
+              "| --- | ---: | ---: |"]
     for name in ("ko", "en"):
         for kw, frr in metrics["test"][name]["frr_per_keyword"].items():
-            lines.append(f"| {kw} | {100 * frr:.0f}% |")
+            lines.append(f"| {kw} | {metrics.get('thresholds', {}).get(kw, metrics['threshold'])} | {100 * frr:.0f}% |")
+    shared = metrics.get("test_shared_threshold")
+    if shared:
+        lines += ["", f"Test at the single shared threshold {metrics['threshold']} instead:", "",
+                  "| language | FRR | false accepts | FA/h |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {lang} | {100 * row['frr']:.1f}% | {row['false_accepts']} | {row['fa_per_hour']:.2f} |"
+                  for lang, row in shared.items() if not lang.endswith("-only")]
+    cross = metrics.get("val_cross_check")
+    if cross:
+        lines += ["", "Two-fold check inside val (thresholds chosen on one half of the val conversation, "
+                  "false accepts counted on the other half, and back):", "",
+                  "| method | held-out false accepts | held-out h | FA/h | FRR ko | FRR en |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {m.replace('_', ' ')} | {r['held_out_false_accepts']} | {r['held_out_hours']:.2f} | "
+                  f"{r['held_out_fa_per_hour']:.2f} | {100 * r['frr'].get('ko', float('nan')):.1f}% | "
+                  f"{100 * r['frr'].get('en', float('nan')):.1f}% |" for m, r in cross.items()]
     lines += ["", "Keyword clips detected at the operating threshold, by test voice group:", "",
               "| voice group | clips | detected |", "| --- | ---: | ---: |"]
     for group, row in metrics.get("test_by_voice", {}).items():

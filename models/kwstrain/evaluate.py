@@ -1,10 +1,16 @@
 """Evaluate the shipped model on held-out voices: FRR, false accepts/hour, DET.
 
-``python -m kwstrain.evaluate --split test`` runs the streaming spotter (the
-runtime code, int8 model) over the evaluation streams of each language,
-records its score tracks once, then sweeps one threshold shared by all
-keywords to draw the DET curve. The operating threshold is chosen on the
-``val`` split (``--choose-threshold``) and reported on ``test``.
+``python -m kwstrain.evaluate`` runs the streaming spotter (the runtime code,
+int8 model) over the evaluation streams of each language, records its score
+tracks once, then sweeps one threshold shared by all keywords to draw the DET
+curve. The operating point is chosen on ``val`` only. Each way of choosing
+thresholds (one shared by all keywords, one per language, one per keyword not
+below a floor: the lowest grid value with no false accept in the val
+conversation of either language) is first checked two-fold inside val: chosen
+on one half of the conversation, false accepts counted on the other. The way
+with the lowest FRR within 0.5 FA/h there picks the thresholds on all of val;
+``--write-threshold`` stores them in the model's ``.json``. They are reported
+on ``test``, next to the single shared threshold.
 
 Counting rule: all 18 keywords enabled; refractory 1.0 s after any
 detection. A keyword is caught when a detection of the right keyword fires
@@ -36,6 +42,7 @@ MODELS_DIR = Path(__file__).resolve().parents[1]
 HIT_AFTER_END_S = 1.0
 REFRACTORY_S = 1.0
 CHUNK_SAMPLES = 8000 * 30
+THRESHOLD_METHODS = ("shared", "per_language", "per_keyword_floor_0.9", "per_keyword_floor_0.99")
 THRESHOLD_GRID = tuple(float(v) for v in np.unique(np.round(np.concatenate(
     [np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.98, 0.01), [0.98, 0.985, 0.99, 0.993, 0.996, 0.998, 0.999, 0.9995, 0.9998, 0.9999,
      0.99995, 0.99998, 0.99999, 0.999995, 0.999998, 0.999999]]), 6)))
@@ -86,8 +93,19 @@ def rule_for(labels: tuple[str, ...], threshold: float, language: str | None = N
     return ScoringRule(labels, thresholds, refractory_s=REFRACTORY_S)
 
 
+def rule_from(labels: tuple[str, ...], thresholds: dict[str, float], language: str | None = None) -> ScoringRule:
+    """Per-keyword thresholds (missing keywords, and other languages' with ``language``, disabled)."""
+    values = tuple(2.0 if i == 0 or label not in thresholds or (language and not label.startswith(language + "_"))
+                   else float(thresholds[label]) for i, label in enumerate(labels))
+    return ScoringRule(labels, values, refractory_s=REFRACTORY_S)
+
+
 def sweep(tracks: dict[str, Track], labels: tuple[str, ...], threshold: float, language: str | None = None) -> dict:
-    rule = rule_for(labels, threshold, language)
+    return {"threshold": threshold, **score_rule(tracks, rule_for(labels, threshold, language))}
+
+
+def score_rule(tracks: dict[str, Track], rule: ScoringRule) -> dict:
+    """FRR, false accepts per hour, near misses and latency of one language's tracks under ``rule``."""
     pos = tracks["positive"]
     pos_dets = detect_track(pos.smoothed, pos.times_s, rule)
     res = match(pos_dets, pos.stream)
@@ -102,7 +120,7 @@ def sweep(tracks: dict[str, Track], labels: tuple[str, ...], threshold: float, l
                      tuple(s for s in pos.stream.spans if s.label == span_label))
         per_kw[span_label] = round(match(pos_dets, sub)["frr"], 4)
     lat = np.array(res.pop("latencies_s")) if res["hits"] else np.array([-1.0])
-    return {"threshold": threshold, **res, "frr_per_keyword": per_kw,
+    return {**res, "frr_per_keyword": per_kw,
             "false_accepts": len(fa), "negative_hours": round(hours, 3),
             "fa_per_hour": len(fa) / max(hours, 1e-9),
             "fa_keywords": sorted({d.keyword for d in fa}),
@@ -110,22 +128,119 @@ def sweep(tracks: dict[str, Track], labels: tuple[str, ...], threshold: float, l
             "latency_p50_s": float(np.nanpercentile(lat, 50)), "latency_p95_s": float(np.nanpercentile(lat, 95))}
 
 
-def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
-                   max_negative_s: float | None = None) -> dict[str, list[dict]]:
+def false_accepts(negatives: list[Track], rule: ScoringRule) -> int:
+    return sum(len(detect_track(t.smoothed, t.times_s, rule)) for t in negatives)
+
+
+def calibrate(negatives: list[Track], labels: tuple[str, ...], floor: float) -> dict[str, float]:
+    """Per-keyword thresholds: for each keyword, the lowest grid threshold (not below
+    ``floor``) at which that keyword alone fires nowhere in the ``negatives``
+    (conversation of every language). With all keywords at their thresholds
+    the negatives then hold no false accept either (each detection is some keyword's)."""
+    chosen = {}
+    for label in labels[1:]:
+        grid = [t for t in THRESHOLD_GRID if t >= floor - 1e-12]
+        chosen[label] = next((t for t in grid if false_accepts(negatives, rule_from(labels, {label: t})) == 0), grid[-1])
+    return chosen
+
+
+def half(track: Track, first: bool) -> Track:
+    """The first or second half (by time) of a conversation track."""
+    mid = track.stream.duration_s / 2
+    keep = track.times_s < mid if first else track.times_s >= mid
+    cut = track.stream.audio.size // 2
+    audio = track.stream.audio[:cut] if first else track.stream.audio[cut:]
+    return Track(Stream(track.stream.name, track.stream.language, audio, ()), track.times_s[keep], track.smoothed[keep])
+
+
+def shared_threshold(negatives: list[Track], labels: tuple[str, ...], prefix: str = "") -> float:
+    """Lowest grid threshold at which the keywords starting with ``prefix`` (all: "") never fire in ``negatives``."""
+    group = [label for label in labels[1:] if label.startswith(prefix)]
+    return next((t for t in THRESHOLD_GRID if false_accepts(negatives, rule_from(labels, dict.fromkeys(group, t))) == 0),
+                THRESHOLD_GRID[-1])
+
+
+def thresholds_by(method: str, negatives: list[Track], labels: tuple[str, ...]) -> dict[str, float]:
+    """Thresholds chosen on ``negatives`` by ``method``: ``shared`` (one for all keywords),
+    ``per_language`` (one per language) or ``per_keyword_floor_<f>`` (:func:`calibrate`)."""
+    if method == "shared":
+        return dict.fromkeys(labels[1:], shared_threshold(negatives, labels))
+    if method == "per_language":
+        languages = sorted({label.split("_")[0] for label in labels[1:]})
+        by_language = {lang: shared_threshold(negatives, labels, lang + "_") for lang in languages}
+        return {label: by_language[label.split("_")[0]] for label in labels[1:]}
+    if method.startswith("per_keyword_floor_"):
+        return calibrate(negatives, labels, float(method.rsplit("_", 1)[1]))
+    raise ValueError(f"unknown threshold method {method!r}")
+
+
+def cross_check(tracks: dict[str, dict[str, Track]], labels: tuple[str, ...], methods: tuple[str, ...]) -> dict:
+    """Two-fold check of threshold methods within val: thresholds chosen on one half of every
+    conversation stream, false accepts counted on the other half (and back); FRR on the
+    positive streams. Shows how "no false accept where chosen" holds on conversation the
+    thresholds were not chosen on, without touching test."""
+    out = {}
+    for method in methods:
+        held_fa, held_h, frr = 0, 0.0, {lang: [] for lang in tracks}
+        for first in (True, False):
+            chosen_on = [half(t["negative"], first) for t in tracks.values()]
+            held_out = [half(t["negative"], not first) for t in tracks.values()]
+            rule = rule_from(labels, thresholds_by(method, chosen_on, labels))
+            held_fa += false_accepts(held_out, rule)
+            held_h += sum(t.stream.duration_s for t in held_out) / 3600
+            for lang, t in tracks.items():
+                pos = t["positive"]
+                frr[lang].append(match(detect_track(pos.smoothed, pos.times_s, rule), pos.stream)["frr"])
+        out[method] = {"held_out_false_accepts": held_fa, "held_out_hours": round(held_h, 3),
+                       "held_out_fa_per_hour": round(held_fa / max(held_h, 1e-9), 3),
+                       "frr": {lang: round(float(np.mean(v)), 4) for lang, v in frr.items()}}
+    return out
+
+
+def pick_method(cross: dict, budget_fa_per_hour: float = 0.5) -> str:
+    """The method with the lowest mean two-fold FRR among those within the false-accept
+    budget on held-out val conversation; ``shared`` when none is."""
+    ok = {m: np.mean(list(r["frr"].values())) for m, r in cross.items() if r["held_out_fa_per_hour"] <= budget_fa_per_hour}
+    return min(ok, key=ok.get) if ok else "shared"
+
+
+def record_split(build: Path, split: str, model: Path, seed: int = 0,
+                 max_negative_s: float | None = None) -> tuple[tuple[str, ...], dict[str, dict[str, Track]]]:
+    """Model labels and, per language, the score tracks of its positive, negative and near-miss streams."""
     clips = load_split(build, split)
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
     detector = build_detector(None, {}, model, REFRACTORY_S)
-    results = {}
+    tracks = {}
     for language in sorted({k.language for k in keywords}):
         near_texts = {w for k in keywords if k.language == language for w in k.near_misses}
         streams = build_streams(clips, language, near_texts, seed=seed, max_negative_s=max_negative_s)
-        tracks = {name: record_track(detector, s) for name, s in streams.items()}
+        tracks[language] = {name: record_track(detector, s) for name, s in streams.items()}
         LOG.info("%s %s: positive %.1f min (%d keywords), negative %.1f min, near-miss %.1f min", split,
                  language, streams["positive"].duration_s / 60, len(streams["positive"].spans),
                  streams["negative"].duration_s / 60, streams["near_miss"].duration_s / 60)
-        results[language] = [sweep(tracks, detector.rule.labels, t) for t in THRESHOLD_GRID]
-        results[f"{language}-only"] = [sweep(tracks, detector.rule.labels, t, language) for t in THRESHOLD_GRID]
+    return detector.rule.labels, tracks
+
+
+def det_rows(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]]) -> dict[str, list[dict]]:
+    """The shared-threshold sweep (DET) per language, all keywords and own language only."""
+    results = {}
+    for language, t in tracks.items():
+        results[language] = [sweep(t, labels, th) for th in THRESHOLD_GRID]
+        results[f"{language}-only"] = [sweep(t, labels, th, language) for th in THRESHOLD_GRID]
     return results
+
+
+def operating_point(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]], thresholds: dict[str, float]) -> dict:
+    out = {}
+    for language, t in tracks.items():
+        out[language] = score_rule(t, rule_from(labels, thresholds))
+        out[f"{language}-only"] = score_rule(t, rule_from(labels, thresholds, language))
+    return out
+
+
+def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
+                   max_negative_s: float | None = None) -> dict[str, list[dict]]:
+    return det_rows(*record_split(build, split, model, seed, max_negative_s))
 
 
 def voice_group(voice_key: str, language: str) -> str:
@@ -138,9 +253,9 @@ def voice_group(voice_key: str, language: str) -> str:
     return f"{language} {engine} {name}"
 
 
-def breakdown_by_voice(build: Path, split: str, model: Path, threshold: float, seed: int = 0) -> dict:
+def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[str, float], seed: int = 0) -> dict:
     """Per voice group: share of keyword clips (alone, own channel) whose right keyword
-    reaches ``threshold`` (smoothed). Shows which unseen voices the model misses."""
+    reaches its threshold (smoothed). Shows which unseen voices the model misses."""
     from kwstrain.channel import apply_channel, make_rirs
 
     clips = load_split(build, split)
@@ -156,7 +271,7 @@ def breakdown_by_voice(build: Path, split: str, model: Path, threshold: float, s
         audio = apply_channel(audio, rng, rirs, []) + rng.standard_normal(audio.size).astype(np.float32) * 1e-3
         detector.reset()
         scores = smooth(np.stack([s for _, s in detector.process_scores(audio)]), detector.rule.smooth_windows)
-        hit = bool(scores[:, labels.index(label)].max() >= threshold)
+        hit = bool(scores[:, labels.index(label)].max() >= thresholds[label])
         groups.setdefault(voice_group(str(clips.voices[i]), str(clips.languages[i])), []).append(hit)
     return {g: {"clips": len(v), "detected": round(float(np.mean(v)), 3)} for g, v in sorted(groups.items())}
 
@@ -170,7 +285,9 @@ def choose_threshold(val_results: dict[str, list[dict]]) -> float:
     return float(THRESHOLD_GRID[-1])
 
 
-def plot_det(results: dict[str, list[dict]], chosen: float, path: Path) -> None:
+def plot_det(results: dict[str, list[dict]], chosen: float, operating: dict[str, dict], path: Path) -> None:
+    """Shared-threshold DET per language; circle: the shared val threshold, star: the
+    per-keyword val thresholds the model ships with."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -186,12 +303,16 @@ def plot_det(results: dict[str, list[dict]], chosen: float, path: Path) -> None:
         if not only:
             op = next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9)
             ax.scatter([max(op["fa_per_hour"], 0.05)], [100 * op["frr"]], s=70, zorder=5, color=line.get_color())
+            star = operating[language]
+            ax.scatter([max(star["fa_per_hour"], 0.05)], [100 * star["frr"]], s=140, marker="*", zorder=6,
+                       color=line.get_color(), edgecolors="black", linewidths=0.6)
     ax.axvline(0.5, color="grey", ls="--", lw=0.8)
     ax.axhline(5, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("false accepts per hour of conversation (0 plotted at 0.05)")
     ax.set_ylabel("false reject rate (%)")
-    ax.set_title(f"LineGuard KWS DET, unseen voices, 8 kHz phone channel (dot: threshold {chosen})")
+    ax.set_title(f"LineGuard KWS DET, unseen voices, 8 kHz phone channel\n(dot: shared threshold {chosen}, "
+                 "star: shipped per-keyword thresholds)")
     ax.title.set_fontsize(9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
@@ -205,39 +326,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "eval")
-    parser.add_argument("--write-threshold", action="store_true", help="store the val-chosen threshold in the model .json")
+    parser.add_argument("--write-threshold", action="store_true",
+                        help="store the val-chosen per-keyword thresholds in the model .json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    val = evaluate_split(args.build, "val", args.model)
-    chosen = choose_threshold(val)
-    test = evaluate_split(args.build, "test", args.model)
+    labels, val_tracks = record_split(args.build, "val", args.model)
+    val = det_rows(labels, val_tracks)
+    shared = choose_threshold(val)
+    cross = cross_check(val_tracks, labels, THRESHOLD_METHODS)
+    method = pick_method(cross)
+    thresholds = thresholds_by(method, [t["negative"] for t in val_tracks.values()], labels)
+    labels, test_tracks = record_split(args.build, "test", args.model)
+    test = det_rows(labels, test_tracks)
     args.out.mkdir(parents=True, exist_ok=True)
-    summary = {"threshold": chosen, "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
-               "test": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in test.items()},
-               "val": {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9) for lang, rows in val.items()}}
-    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, chosen)
+    at = lambda rows_by_lang: {lang: next(r for r in rows if abs(r["threshold"] - shared) < 1e-9)  # noqa: E731
+                               for lang, rows in rows_by_lang.items()}
+    summary = {"threshold": shared, "thresholds": thresholds, "threshold_method": method,
+               "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
+               "test": operating_point(labels, test_tracks, thresholds),
+               "val": operating_point(labels, val_tracks, thresholds),
+               "test_shared_threshold": at(test), "val_cross_check": cross}
+    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, thresholds)
     if (args.build / "clips_test3.npz").exists():  # the held-out neural voice alone (also inside "test")
-        neural = evaluate_split(args.build, "test3", args.model)
-        summary["test3"] = {lang: next(r for r in rows if abs(r["threshold"] - chosen) < 1e-9)
-                            for lang, rows in neural.items()}
-        (args.out / "det_test3.json").write_text(json.dumps(neural, indent=1) + "\n")
+        labels, neural_tracks = record_split(args.build, "test3", args.model)
+        summary["test3"] = operating_point(labels, neural_tracks, thresholds)
+        (args.out / "det_test3.json").write_text(json.dumps(det_rows(labels, neural_tracks), indent=1) + "\n")
     real = find_clips()
     if real:   # operator-reviewed field clips, reported on their own (they also join training)
-        detector = build_detector(None, {}, args.model, REFRACTORY_S)
+        detector = build_detector(None, thresholds, args.model, REFRACTORY_S)
         summary["real_clips"] = evaluate_real(real, detector)
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / "det_test.json").write_text(json.dumps(test, indent=1) + "\n")
     (args.out / "det_val.json").write_text(json.dumps(val, indent=1) + "\n")
-    plot_det(test, chosen, args.out / "det_curve.png")
+    plot_det(test, shared, summary["test"], args.out / "det_curve.png")
     if args.write_threshold:
         meta_path = args.model.with_suffix(".json")
         meta = json.loads(meta_path.read_text())
-        meta["default_threshold"] = chosen
+        meta["default_threshold"] = shared
+        meta["thresholds"] = thresholds
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    LOG.info("thresholds by %s (chosen by the val two-fold check): %s", method, thresholds)
+    for name, row in cross.items():
+        LOG.info("val two-fold %s: held-out FA %d in %.2f h = %.2f/h, FRR %s", name, row["held_out_false_accepts"],
+                 row["held_out_hours"], row["held_out_fa_per_hour"], row["frr"])
     for lang, row in summary["test"].items():
-        LOG.info("test %s @%.4g: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, latency p50 %.2f s p95 %.2f s",
-                 lang, chosen, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
+        LOG.info("test %s @per-keyword: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, latency p50 %.2f s p95 %.2f s",
+                 lang, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
                  row["negative_hours"], row["fa_per_hour"], row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
+    for lang, row in summary["test_shared_threshold"].items():
+        LOG.info("test %s @shared %.4g: FRR %.1f%%, FA %d in %.2f h = %.2f/h", lang, shared, 100 * row["frr"],
+                 row["false_accepts"], row["negative_hours"], row["fa_per_hour"])
     return 0
 
 

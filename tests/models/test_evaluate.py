@@ -1,0 +1,82 @@
+"""Threshold choice of the evaluation script on hand-made score tracks (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kwstrain import evaluate as ev
+from kwstrain.streams import KeywordSpan, Stream
+
+LABELS = ("_none", "ko_a", "en_b")
+HOP_S = 0.04
+
+
+def track(duration_s: float, peaks: dict[str, list[tuple[float, float]]], spans=()) -> ev.Track:
+    """A score track with ``peaks[label] = [(time_s, score), ...]``; background 0."""
+    times = np.arange(0.0, duration_s, HOP_S)
+    scores = np.zeros((times.size, len(LABELS)))
+    scores[:, 0] = 1.0
+    for label, points in peaks.items():
+        for t, value in points:
+            row = int(round(t / HOP_S))
+            scores[row, LABELS.index(label)] = value
+            scores[row, 0] = 1.0 - value
+    audio = np.zeros(int(duration_s * 8000), np.float32)
+    return ev.Track(Stream("s", "ko", audio, tuple(spans)), times, scores)
+
+
+def test_calibrate_sets_each_keyword_just_above_its_own_false_accepts():
+    negative = track(600.0, {"ko_a": [(100.0, 0.95)], "en_b": [(300.0, 0.995), (400.0, 0.97)]})
+    chosen = ev.calibrate([negative], LABELS, floor=0.9)
+    assert chosen == {"ko_a": 0.96, "en_b": 0.996}
+    assert ev.false_accepts([negative], ev.rule_from(LABELS, chosen)) == 0
+    # one step lower for either keyword and it fires
+    assert ev.false_accepts([negative], ev.rule_from(LABELS, {**chosen, "ko_a": 0.95})) == 1
+    # the floor holds for a keyword that never fires
+    quiet = track(600.0, {"en_b": [(300.0, 0.995)]})
+    assert ev.calibrate([quiet], LABELS, floor=0.97)["ko_a"] == 0.97
+
+
+def test_calibrate_counts_false_accepts_in_every_language():
+    ko_talk = track(300.0, {})
+    en_talk = track(300.0, {"ko_a": [(50.0, 0.985)]})  # a Korean keyword firing on English speech
+    assert ev.calibrate([ko_talk, en_talk], LABELS, floor=0.9)["ko_a"] == 0.99
+
+
+def test_operating_point_uses_per_keyword_thresholds():
+    spans = (KeywordSpan("ko_a", 10.0, 10.5), KeywordSpan("en_b", 20.0, 20.5))
+    tracks = {"positive": track(40.0, {"ko_a": [(10.6, 0.97)], "en_b": [(20.6, 0.999)]}, spans),
+              "negative": track(600.0, {"en_b": [(300.0, 0.995)]}),
+              "near_miss": track(60.0, {})}
+    row = ev.score_rule(tracks, ev.rule_from(LABELS, {"ko_a": 0.96, "en_b": 0.996}))
+    assert row["hits"] == 2 and row["false_accepts"] == 0
+    shared = ev.score_rule(tracks, ev.rule_for(LABELS, 0.996))
+    assert shared["hits"] == 1 and shared["frr_per_keyword"] == {"en_b": 0.0, "ko_a": 1.0}
+    only_en = ev.score_rule(tracks, ev.rule_from(LABELS, {"ko_a": 0.5, "en_b": 0.996}, language="en"))
+    assert only_en["frr_per_keyword"]["ko_a"] == 1.0  # Korean keywords disabled
+
+
+def test_cross_check_counts_on_the_half_it_did_not_choose_on():
+    # en_b fires at 0.97 early and at 0.99 late: chosen on the first half (0.98) it
+    # fires once on the second; chosen on the second (0.993) it stays quiet on the first.
+    negative = track(1200.0, {"en_b": [(100.0, 0.97), (900.0, 0.99)]})
+    positive = track(40.0, {}, (KeywordSpan("en_b", 10.0, 10.5),))
+    tracks = {"en": {"positive": positive, "negative": negative, "near_miss": track(10.0, {})}}
+    out = ev.cross_check(tracks, LABELS, ("shared", "per_language", "per_keyword_floor_0.9"))
+    row = out["per_keyword_floor_0.9"]
+    assert row["held_out_false_accepts"] == 1
+    assert abs(row["held_out_hours"] - 1200 / 3600) < 1e-3
+    assert row["frr"] == {"en": 1.0}
+    assert out["shared"]["held_out_false_accepts"] == 1
+
+
+def test_methods_and_the_pick():
+    negative = track(600.0, {"ko_a": [(100.0, 0.95)], "en_b": [(300.0, 0.995)]})
+    assert ev.thresholds_by("shared", [negative], LABELS) == {"ko_a": 0.996, "en_b": 0.996}
+    assert ev.thresholds_by("per_language", [negative], LABELS) == {"ko_a": 0.96, "en_b": 0.996}
+    assert ev.thresholds_by("per_keyword_floor_0.97", [negative], LABELS) == {"ko_a": 0.97, "en_b": 0.996}
+    cross = {"shared": {"held_out_fa_per_hour": 0.0, "frr": {"ko": 0.5, "en": 0.8}},
+             "per_language": {"held_out_fa_per_hour": 0.4, "frr": {"ko": 0.5, "en": 0.6}},
+             "per_keyword_floor_0.9": {"held_out_fa_per_hour": 2.0, "frr": {"ko": 0.2, "en": 0.3}}}
+    assert ev.pick_method(cross) == "per_language"
+    assert ev.pick_method(cross, budget_fa_per_hour=0.1) == "shared"
