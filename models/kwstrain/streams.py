@@ -3,13 +3,15 @@
 ``positive`` stream: each keyword clip of a language preceded by an everyday
 sentence or a pause (as in a call), each utterance through its own random
 telephone channel; ``negative`` stream: everyday conversational sentences
-back to back with short pauses (no silence-only padding); ``near_miss``
+back to back with short pauses (no silence-only padding), ordered by a hash
+of the text so that its two halves hold different sentences; ``near_miss``
 stream: the near-miss words and sentences. Built only from test (or val)
 clips, i.e. voices and texts never used in training.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +80,10 @@ def build_streams(clips: ClipSet, language: str, near_miss_texts: set[str], seed
         pieces += [utt, gap]
         cursor += utt.size + gap.size
     streams["positive"] = Stream("positive", language, _assemble(pieces, rng, rirs), tuple(spans))
-    for name, members, limit in (("negative", sentences, max_negative_s), ("near_miss", near, None)):
+    # the conversation grouped by text (a sentence spoken by several voices stays together), so its
+    # first and second halves hold different sentences (the two-fold threshold check splits there)
+    by_text = sorted(sentences, key=lambda i: (zlib.crc32(str(clips.texts[i]).encode()), i))
+    for name, members, limit in (("negative", by_text, max_negative_s), ("near_miss", near, None)):
         pieces, total = [], 0
         for i in members:
             utt = apply_channel(clips.clip(i), rng, rirs, [])
