@@ -80,3 +80,17 @@ def test_methods_and_the_pick():
              "per_keyword_floor_0.9": {"held_out_fa_per_hour": 2.0, "frr": {"ko": 0.2, "en": 0.3}}}
     assert ev.pick_method(cross) == "per_language"
     assert ev.pick_method(cross, budget_fa_per_hour=0.1) == "shared"
+
+
+def test_budget_allows_whole_false_accepts_per_hour_of_each_conversation():
+    # 2 h of conversation at 0.5 FA/h: one false accept allowed, the second highest sets the threshold
+    negative = track(7200.0, {"ko_a": [(100.0, 0.999)], "en_b": [(3000.0, 0.97), (5000.0, 0.95)]})
+    assert ev.allowed(negative, 0.5) == 1 and ev.allowed(negative, 0.49) == 0
+    assert ev.thresholds_by("shared@0.5", [negative], LABELS) == dict.fromkeys(("ko_a", "en_b"), 0.98)
+    assert ev.thresholds_by("shared", [negative], LABELS) == dict.fromkeys(("ko_a", "en_b"), 0.9995)
+    # per language: a language's keywords are held to the hours of that language's conversation
+    ko_talk = ev.Track(Stream("n", "ko", negative.stream.audio, ()), negative.times_s, negative.smoothed)
+    en_talk = track(1800.0, {})  # 0.5 h of English: no false accept allowed to English keywords
+    en_talk = ev.Track(Stream("n", "en", en_talk.stream.audio, ()), en_talk.times_s, en_talk.smoothed)
+    chosen = ev.thresholds_by("per_language@0.5", [ko_talk, en_talk], LABELS)
+    assert chosen == {"ko_a": 0.3, "en_b": 0.98}
