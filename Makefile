@@ -37,7 +37,7 @@ demo-audio: $(STAMP)  ## regenerate the bundled demo call
 
 KWS_PY := PYTHONPATH=edge:models $(BIN)/python
 
-data: $(STAMP)  ## synthesize the keyword-spotter train/val/test audio (models/build, ~100 min on 2 cores)
+data: $(STAMP)  ## synthesize the keyword-spotter train/val/test audio (models/build, ~125 min on 2 cores)
 	$(KWS_PY) -m kwstrain.pipeline data
 
 model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
