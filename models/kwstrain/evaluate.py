@@ -59,7 +59,8 @@ class Track:
     smoothed: np.ndarray
 
 
-def record_track(detector, stream: Stream) -> Track:
+def record_track(detector, stream: Stream, smooth_windows: int | None = None) -> Track:
+    """Smoothed score track of ``stream`` (the model's smoothing unless ``smooth_windows``; 1 = raw)."""
     detector.reset()
     rows = []
     for start in range(0, stream.audio.size, CHUNK_SAMPLES):
@@ -68,7 +69,7 @@ def record_track(detector, stream: Stream) -> Track:
     if not rows:
         return Track(stream, times, np.zeros((0, len(detector.rule.labels))))
     scores = np.stack([s for _, s in rows])
-    return Track(stream, times, smooth(scores, detector.rule.smooth_windows))
+    return Track(stream, times, smooth(scores, smooth_windows or detector.rule.smooth_windows))
 
 
 def match(detections: list[Detection], stream: Stream) -> dict:
@@ -225,8 +226,8 @@ def pick_method(cross: dict, budget_fa_per_hour: float = 0.5) -> str:
     return min(ok, key=ok.get) if ok else "shared"
 
 
-def record_split(build: Path, split: str, model: Path, seed: int = 0,
-                 max_negative_s: float | None = None) -> tuple[tuple[str, ...], dict[str, dict[str, Track]]]:
+def record_split(build: Path, split: str, model: Path, seed: int = 0, max_negative_s: float | None = None,
+                 smooth_windows: int | None = None) -> tuple[tuple[str, ...], dict[str, dict[str, Track]]]:
     """Model labels and, per language, the score tracks of its positive, negative and near-miss streams."""
     clips = load_split(build, split)
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
@@ -235,11 +236,26 @@ def record_split(build: Path, split: str, model: Path, seed: int = 0,
     for language in sorted({k.language for k in keywords}):
         near_texts = {w for k in keywords if k.language == language for w in k.near_misses}
         streams = build_streams(clips, language, near_texts, seed=seed, max_negative_s=max_negative_s)
-        tracks[language] = {name: record_track(detector, s) for name, s in streams.items()}
+        tracks[language] = {name: record_track(detector, s, smooth_windows) for name, s in streams.items()}
         LOG.info("%s %s: positive %.1f min (%d keywords), negative %.1f min, near-miss %.1f min", split,
                  language, streams["positive"].duration_s / 60, len(streams["positive"].spans),
                  streams["negative"].duration_s / 60, streams["near_miss"].duration_s / 60)
     return detector.rule.labels, tracks
+
+
+def sweep_smoothing(labels: tuple[str, ...], raw: dict[str, dict[str, Track]], windows: tuple[int, ...] = tuple(range(1, 9)),
+                    budgets: tuple[float, ...] = (0.5, 1.0, 5.0)) -> dict[int, dict]:
+    """Per smoothing length: the best FRR along the DET within each false-accept budget, per
+    language, and their mean (the number the model's ``smooth_windows`` is chosen by, on val)."""
+    out = {}
+    for k in windows:
+        tracks = {lang: {name: Track(t.stream, t.times_s, smooth(t.smoothed, k)) for name, t in by_name.items()}
+                  for lang, by_name in raw.items()}
+        det = det_rows(labels, tracks)
+        best = {f"{lang} <= {b}": min((r["frr"] for r in det[lang] if r["fa_per_hour"] <= b), default=1.0)
+                for lang in raw for b in budgets}
+        out[k] = {"best_frr": best, "mean": round(float(np.mean(list(best.values()))), 4)}
+    return out
 
 
 def det_rows(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]]) -> dict[str, list[dict]]:
@@ -338,10 +354,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "eval")
+    parser.add_argument("--sweep-smoothing", action="store_true",
+                        help="only compare smoothing lengths 1-8 on val (writes smoothing_val.json)")
     parser.add_argument("--write-threshold", action="store_true",
                         help="store the val-chosen per-keyword thresholds in the model .json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.sweep_smoothing:
+        labels, raw = record_split(args.build, "val", args.model, smooth_windows=1)
+        result = sweep_smoothing(labels, raw)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "smoothing_val.json").write_text(json.dumps(result, indent=1) + "\n")
+        for k, row in result.items():
+            LOG.info("smoothing %d windows: mean best val FRR %.1f%% %s", k, 100 * row["mean"],
+                     {name: round(100 * v, 1) for name, v in row["best_frr"].items()})
+        return 0
     labels, val_tracks = record_split(args.build, "val", args.model)
     val = det_rows(labels, val_tracks)
     negatives = [t["negative"] for t in val_tracks.values()]

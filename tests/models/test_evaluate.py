@@ -94,3 +94,15 @@ def test_budget_allows_whole_false_accepts_per_hour_of_each_conversation():
     en_talk = ev.Track(Stream("n", "en", en_talk.stream.audio, ()), en_talk.times_s, en_talk.smoothed)
     chosen = ev.thresholds_by("per_language@0.5", [ko_talk, en_talk], LABELS)
     assert chosen == {"ko_a": 0.3, "en_b": 0.98}
+
+
+def test_smoothing_sweep_rewards_a_keyword_that_lasts_over_a_one_window_spike():
+    # a keyword held over 5 windows at 0.99 and a one-window false spike at 0.999: raw scores
+    # cannot separate them, a 3-window mean can (0.99 stays, the spike drops to 0.333)
+    spans = (KeywordSpan("en_b", 10.0, 10.5),)
+    positive = track(40.0, {"en_b": [(10.5 + HOP_S * i, 0.99) for i in range(5)]}, spans)
+    negative = track(3600.0, {"en_b": [(600.0, 0.999)]})
+    raw = {"en": {"positive": positive, "negative": negative, "near_miss": track(10.0, {})}}
+    out = ev.sweep_smoothing(LABELS, raw, windows=(1, 3), budgets=(0.5,))
+    assert out[1]["best_frr"] == {"en <= 0.5": 1.0}
+    assert out[3]["best_frr"] == {"en <= 0.5": 0.0} and out[3]["mean"] == 0.0
