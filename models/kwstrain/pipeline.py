@@ -29,7 +29,7 @@ from lineguard.kws.keywords import load_keywords, select_keywords
 LOG = logging.getLogger("kwstrain")
 MODELS_DIR = Path(__file__).resolve().parents[1]
 HOP_FRAMES = 4
-SMOOTH_WINDOWS = 5  # mean of the last 5 window scores (200 ms): best val DET of 1–8 for model v9 (MODEL_CARD.md)
+SMOOTH_WINDOWS = 7  # mean of the last 7 window scores (280 ms): best val DET of 1–8 for model v9 (`evaluate --sweep-smoothing`)
 
 
 @dataclass(frozen=True)

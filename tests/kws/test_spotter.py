@@ -34,8 +34,8 @@ def test_quiet_on_silence_and_noise():
 
 @needs_espeak
 # espeak-ng's stock voices at 150 wpm; the shipped model misses many keywords in
-# them (see models/MODEL_CARD.md: at its operating threshold it catches 9 of 26
-# stock-voice keyword phrases; it misses "fuck you", "I'll kill you", "지랄",
+# them (see models/MODEL_CARD.md: at its operating thresholds it catches 12 of 26
+# stock-voice keyword phrases; it misses "fuck you", "shit", "지랄",
 # "병신", "bitch"), these five it catches
 @pytest.mark.parametrize("text,voice,keyword", [
     ("미친놈", "ko", "ko_michinnom"),
