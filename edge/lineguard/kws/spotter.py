@@ -100,17 +100,22 @@ class TFLiteSpotter:
     def reset(self) -> None:
         self._features.reset()
         self._smoother.reset()
-        self._window = self._priming.copy()
+        self._input = self._quantize(self._priming)  # the current window, in the model's input type
 
-    def _quantize(self, window: np.ndarray) -> np.ndarray:
+    def _quantize(self, frames: np.ndarray) -> np.ndarray:
+        """Log-mel frames ``(n, mel_bins)`` in the model's input type (elementwise, so a window
+        quantized block by block equals the window quantized at once)."""
         if self._in_dtype == np.float32:
-            return window[None].astype(np.float32)
-        q = np.round(window / self._in_scale + self._in_zero)
-        return np.clip(q, -128, 127).astype(self._in_dtype)[None]
+            return frames.astype(np.float32)
+        q = np.round(frames / self._in_scale + self._in_zero)
+        return np.clip(q, -128, 127).astype(self._in_dtype)
 
     def window_scores(self, window: np.ndarray) -> np.ndarray:
-        """Model scores (0..1 per label) for one ``(window_frames, mel_bins)`` window."""
-        self._interp.set_tensor(self._in_index, self._quantize(window))
+        """Model scores (0..1 per label) for one ``(window_frames, mel_bins)`` log-mel window."""
+        return self._scores(self._quantize(window))
+
+    def _scores(self, model_input: np.ndarray) -> np.ndarray:
+        self._interp.set_tensor(self._in_index, model_input[None])
         self._interp.invoke()
         raw = self._interp.get_tensor(self._out_index)[0].astype(np.float64)
         values = (raw - self._out_zero) * self._out_scale if self._out_scale else raw
@@ -120,15 +125,16 @@ class TFLiteSpotter:
         return values
 
     def _blocks(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        """Advance features and window; ``(end time of window in s, window)`` per block."""
+        """Advance features and window; ``(end time of window in s, model input)`` per block.
+        Only the new frames are quantized; the window shifts in the model's input type."""
         cfg = self.meta.features
         first_frame = self._features.frames_emitted
         out = []
         for i, block in enumerate(self._features.process(samples)):
-            self._window = np.concatenate([self._window[block.shape[0]:], block], axis=0)
+            self._input = np.concatenate([self._input[block.shape[0]:], self._quantize(block)], axis=0)
             last_frame = first_frame + (i + 1) * block.shape[0] - 1
             end_s = (last_frame * cfg.hop_samples + cfg.window_samples) / cfg.sample_rate_hz
-            out.append((end_s, self._window))
+            out.append((end_s, self._input))
         return out
 
     def process_scores(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
@@ -137,12 +143,12 @@ class TFLiteSpotter:
         Advances the stream like :meth:`process` without detecting; evaluation
         records score tracks with it and sweeps thresholds afterwards.
         """
-        return [(end_s, self.window_scores(window)) for end_s, window in self._blocks(samples)]
+        return [(end_s, self._scores(model_input)) for end_s, model_input in self._blocks(samples)]
 
     def process(self, samples: np.ndarray) -> list[Detection]:
         detections = []
-        for end_s, window in self._blocks(samples):
-            hit = self._smoother.update(self.window_scores(window), end_s)
+        for end_s, model_input in self._blocks(samples):
+            hit = self._smoother.update(self._scores(model_input), end_s)
             if hit is not None:
                 LOG.info("keyword %s score %.2f at %.2f s", hit.keyword, hit.score, hit.time_s)
                 detections.append(hit)
