@@ -410,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         LOG.info("val two-fold %s: held-out FA %d in %.2f h = %.2f/h, FRR %s", name, row["held_out_false_accepts"],
                  row["held_out_hours"], row["held_out_fa_per_hour"], row["frr"])
     for lang, row in summary["test"].items():
-        LOG.info("test %s @per-keyword: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, latency p50 %.2f s p95 %.2f s",
-                 lang, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
+        LOG.info("test %s @%s: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, latency p50 %.2f s p95 %.2f s",
+                 lang, method, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
                  row["negative_hours"], row["fa_per_hour"], row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
     for lang, row in summary["test_shared_threshold"].items():
         LOG.info("test %s @shared %.4g: FRR %.1f%%, FA %d in %.2f h = %.2f/h", lang, shared, 100 * row["frr"],
