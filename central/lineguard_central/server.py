@@ -55,11 +55,21 @@ class CentralServer:
         self.link = CentralLink(settings.mqtt, self.writer, self.queries, clock)
         signer = SessionSigner(console_secret(settings, self.writer, self.queries))
         self.console = Console(settings.web, self.queries, self.writer, self.link, signer, clock)
-        self.port = settings.web.port or free_port()
+        # no port set: bind one now and hand the socket to the server, so no other socket (the MQTT
+        # link's own connection, say) can take a port that was free a moment ago
+        self._socket: socket.socket | None = None
+        if settings.web.port:
+            self.port = settings.web.port
+        else:
+            self._socket = socket.socket()
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind((settings.web.host, 0))
+            self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(create_app(self.console), host=settings.web.host, port=self.port,
                                 log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="central-web", daemon=True)
+        sockets = [self._socket] if self._socket else None
+        self._thread = threading.Thread(target=self._server.run, args=(sockets,), name="central-web", daemon=True)
 
     @property
     def url(self) -> str:
@@ -71,6 +81,7 @@ class CentralServer:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()  # the link and the database do not outlive a console that did not start
                 raise DeviceError(f"the console did not start on {self.url}")
             time.sleep(0.05)
         log.info("console on %s", self.url)
@@ -78,9 +89,12 @@ class CentralServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         self.link.stop()
         self.db.close()
+        if self._socket is not None:
+            self._socket.close()
 
     def serve_forever(self) -> None:
         self.start()
