@@ -275,11 +275,6 @@ def operating_point(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]]
     return out
 
 
-def evaluate_split(build: Path, split: str, model: Path, seed: int = 0,
-                   max_negative_s: float | None = None) -> dict[str, list[dict]]:
-    return det_rows(*record_split(build, split, model, seed, max_negative_s))
-
-
 def voice_group(voice_key: str, language: str) -> str:
     engine, name = voice_key.split(":")[:2]
     if engine == "espeak":
