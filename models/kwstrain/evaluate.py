@@ -93,9 +93,7 @@ def match(detections: list[Detection], stream: Stream) -> dict:
 
 def rule_for(labels: tuple[str, ...], threshold: float, language: str | None = None) -> ScoringRule:
     """One threshold for all keywords (or only those of ``language``; others disabled)."""
-    thresholds = tuple(2.0 if i == 0 or (language and not label.startswith(language + "_")) else threshold
-                       for i, label in enumerate(labels))
-    return ScoringRule(labels, thresholds, refractory_s=REFRACTORY_S)
+    return rule_from(labels, dict.fromkeys(labels[1:], threshold), language)
 
 
 def rule_from(labels: tuple[str, ...], thresholds: dict[str, float], language: str | None = None) -> ScoringRule:
