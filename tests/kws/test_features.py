@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lineguard.kws.features import FeatureConfig, StreamingLogMel, frame_count, log_mel, mel_filterbank
+from lineguard.kws.features import BATCH_FRAMES, FeatureConfig, StreamingLogMel, frame_count, log_mel, mel_filterbank
 
 
 def _audio(seconds: float = 1.3, seed: int = 0) -> np.ndarray:
@@ -43,12 +43,22 @@ def test_streaming_equals_offline_blocks_bit_for_bit(chunk):
     audio = _audio()
     offline = log_mel(audio, block_frames=4)
     stream = StreamingLogMel(block_frames=4)
-    blocks = []
-    for start in range(0, audio.size, chunk):
-        blocks += stream.process(audio[start : start + chunk])
-    streamed = np.concatenate(blocks)
+    blocks = [stream.process(audio[start : start + chunk]) for start in range(0, audio.size, chunk)]
+    assert all(b.shape[1:] == (4, 40) for b in blocks)
+    streamed = np.concatenate(blocks).reshape(-1, 40)
     assert streamed.shape == offline.shape
     assert np.array_equal(streamed, offline)
+
+
+def test_long_chunks_go_in_batches_with_the_same_features():
+    audio = _audio(seconds=23.7, seed=4)  # ~2,370 frames: more than two numpy batches of BATCH_FRAMES
+    assert frame_count(audio.size) > 2 * BATCH_FRAMES
+    offline = log_mel(audio, block_frames=4)
+    whole = StreamingLogMel(block_frames=4).process(audio).reshape(-1, 40)
+    one_by_one = StreamingLogMel(block_frames=4)
+    blocks = [one_by_one.process(audio[start : start + 320]) for start in range(0, audio.size, 320)]
+    assert np.array_equal(whole, offline)
+    assert np.array_equal(np.concatenate(blocks).reshape(-1, 40), offline)
 
 
 def test_streaming_buffer_is_bounded_and_reset_restarts():

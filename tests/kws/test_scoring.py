@@ -55,3 +55,22 @@ def test_rule_validation():
         ScoringRule(LABELS, (1.0, 1.0, 1.0), 0, 1.0)
     with pytest.raises(ValueError):
         ScoringRule(LABELS, (1.0, 1.0, 1.0), 1, -1.0)
+
+
+@pytest.mark.parametrize("smooth_windows", [1, 3, 7])
+def test_rows_one_by_one_or_in_groups_fire_the_same(smooth_windows):
+    rng = np.random.default_rng(smooth_windows)
+    rows = rng.dirichlet([0.3, 0.3, 0.3], size=400)
+    times = np.arange(400) * 0.04
+    rule = _rule(threshold={1: 0.7, 3: 0.55, 7: 0.45}[smooth_windows], refractory_s=0.5, smooth_windows=smooth_windows)
+    single = ScoreSmoother(rule)
+    one_by_one = [d for r, t in zip(rows, times) if (d := single.update(r, t)) is not None]
+    assert len(one_by_one) > 5
+    grouped = ScoreSmoother(rule)
+    fired, start = [], 0
+    for size in [1, 2, 5, 50, 0, 7, 400]:
+        fired += grouped.update_many(rows[start : start + size], times[start : start + size])
+        start += size
+    assert fired == one_by_one  # same keyword, same score bit for bit, same time
+    offline = detect_track(smooth(rows, smooth_windows), times, rule)
+    assert [(d.keyword, d.time_s) for d in offline] == [(d.keyword, d.time_s) for d in one_by_one]

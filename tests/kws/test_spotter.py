@@ -76,6 +76,22 @@ def test_same_detections_whatever_the_chunk_size(tmp_path: Path):
         assert parts == whole
 
 
+def test_scores_are_bit_identical_for_live_and_whole_file_chunks():
+    # lineguard detect feeds 60 s at a time and batches the features of a chunk; the gateway
+    # feeds 20-40 ms: every window's scores must be the same bit for bit
+    rng = np.random.default_rng(8)
+    audio = (rng.standard_normal(8000 * 13) * np.repeat(rng.uniform(0.001, 0.3, 13), 8000)).astype(np.float32)
+    detector = build_detector(None, {}, None, 1.0)
+    whole = detector.process_scores(audio)
+    detector.reset()
+    live = []
+    for start in range(0, audio.size, 320):
+        live += detector.process_scores(audio[start : start + 320])
+    assert len(whole) == len(live) == (audio.size - 120) // 320
+    assert [t for t, _ in whole] == [t for t, _ in live]
+    assert np.array_equal(np.stack([s for _, s in whole]), np.stack([s for _, s in live]))
+
+
 @needs_espeak
 def test_reset_restarts_time_and_disabled_keywords_stay_silent(tmp_path: Path):
     audio = speak(tmp_path, "개새끼", "ko")

@@ -26,6 +26,7 @@ MEL_BINS = 40
 MEL_LOW_HZ = 100.0
 MEL_HIGH_HZ = 3800.0
 LOG_FLOOR = 1e-6
+BATCH_FRAMES = 1024  # frames per numpy batch: ~10 s of audio, a few MB of temporaries
 
 
 @dataclass(frozen=True)
@@ -111,17 +112,35 @@ def frame_count(n_samples: int, config: FeatureConfig = FeatureConfig()) -> int:
 
 def frames_to_log_mel(frames: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
     """Log-mel of already-cut frames, shape ``(n, window_samples)`` -> ``(n, mel_bins)``."""
-    windowed = frames.astype(np.float64) * _window(config)
-    spectrum = np.fft.rfft(windowed, n=config.fft_size, axis=1)
-    power = spectrum.real**2 + spectrum.imag**2
-    mel = power @ mel_filterbank(config)
-    return np.log(mel + LOG_FLOOR).astype(np.float32)
+    frames = np.asarray(frames)
+    blocks = _log_mel_blocks(frames, _window(config), mel_filterbank(config), config.fft_size, max(1, len(frames)))
+    return blocks.reshape(-1, config.mel_bins)
 
 
-def _cut_frames(samples: np.ndarray, n_frames: int, config: FeatureConfig) -> np.ndarray:
-    starts = np.arange(n_frames) * config.hop_samples
-    index = starts[:, None] + np.arange(config.window_samples)[None, :]
-    return samples[index]
+def _log_mel_blocks(frames: np.ndarray, window: np.ndarray, bank: np.ndarray, fft_size: int,
+                    block_frames: int) -> np.ndarray:
+    """Log-mel of ``n_blocks * block_frames`` cut frames, shape ``(n_blocks, block_frames, mel_bins)``.
+
+    Hann window, power spectrum, mel filters, log: float64 throughout, float32
+    out. Every step but the mel product works row by row (the FFT transforms
+    each row on its own, the rest is elementwise), and the mel product is one
+    ``(block_frames, bins) @ (bins, mel_bins)`` BLAS product per block; so a
+    block's features are bit for bit the same whether it is computed alone or
+    with others, which lets a long chunk go through in a few numpy calls.
+    """
+    spectrum = np.fft.rfft(frames * window, n=fft_size, axis=1)  # float frames * float64 window -> float64
+    parts = spectrum.view(np.float64)  # re, im interleaved
+    np.multiply(parts, parts, out=parts)
+    power = parts[:, 0::2] + parts[:, 1::2]  # |X|^2, a new C-contiguous array
+    mel = power.reshape(-1, block_frames, power.shape[1]) @ bank  # numpy calls BLAS once per block
+    mel += LOG_FLOOR
+    return np.log(mel, out=mel).astype(np.float32)
+
+
+def _frames_view(samples: np.ndarray, n_frames: int, config: FeatureConfig) -> np.ndarray:
+    """The first ``n_frames`` frames of ``samples`` as a read-only strided view (no copy)."""
+    frames = np.lib.stride_tricks.sliding_window_view(samples, config.window_samples)
+    return frames[: (n_frames - 1) * config.hop_samples + 1 : config.hop_samples]
 
 
 def log_mel(
@@ -139,14 +158,17 @@ def log_mel(
         n_frames -= n_frames % block_frames
     if n_frames == 0:
         return np.zeros((0, config.mel_bins), dtype=np.float32)
-    frames = _cut_frames(x, n_frames, config)
+    frames = _frames_view(x, n_frames, config)
     if block_frames <= 1:
         return frames_to_log_mel(frames, config)
-    blocks = [
-        frames_to_log_mel(frames[i : i + block_frames], config)
-        for i in range(0, n_frames, block_frames)
-    ]
-    return np.concatenate(blocks, axis=0)
+    out = np.empty((n_frames, config.mel_bins), dtype=np.float32)
+    step = block_frames * max(1, BATCH_FRAMES // block_frames)
+    for start in range(0, n_frames, step):
+        part = frames[start : start + step]
+        out[start : start + len(part)] = _log_mel_blocks(
+            part, _window(config), mel_filterbank(config), config.fft_size, block_frames
+        ).reshape(-1, config.mel_bins)
+    return out
 
 
 class StreamingLogMel:
@@ -162,6 +184,11 @@ class StreamingLogMel:
         self.block_frames = block_frames
         self._block_samples = (block_frames - 1) * config.hop_samples + config.window_samples
         self._advance_samples = block_frames * config.hop_samples
+        self._batch_blocks = max(1, BATCH_FRAMES // block_frames)
+        starts = np.arange(self._batch_blocks * block_frames) * config.hop_samples
+        self._index = starts[:, None] + np.arange(config.window_samples)[None, :]  # frames of one batch
+        self._window = _window(config)
+        self._bank = mel_filterbank(config)
         self._buffer = np.zeros(0, dtype=np.float32)
         self.frames_emitted = 0
 
@@ -169,17 +196,23 @@ class StreamingLogMel:
         self._buffer = np.zeros(0, dtype=np.float32)
         self.frames_emitted = 0
 
-    def process(self, samples: np.ndarray) -> list[np.ndarray]:
-        """Add samples; return the newly completed blocks, each ``(block_frames, mel_bins)``."""
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        """Add samples; return the newly completed blocks, shape ``(n_blocks, block_frames, mel_bins)``."""
         chunk = np.asarray(samples, dtype=np.float32).reshape(-1)
-        buffer = np.concatenate([self._buffer, chunk]) if self._buffer.size else chunk
-        blocks: list[np.ndarray] = []
-        start = 0
-        while buffer.size - start >= self._block_samples:
-            segment = buffer[start : start + self._block_samples]
-            frames = _cut_frames(segment, self.block_frames, self.config)
-            blocks.append(frames_to_log_mel(frames, self.config))
-            start += self._advance_samples
-            self.frames_emitted += self.block_frames
-        self._buffer = buffer[start:].copy()
-        return blocks
+        buffer = np.concatenate((self._buffer, chunk)) if self._buffer.size else chunk
+        n_blocks = 0
+        if buffer.size >= self._block_samples:
+            n_blocks = 1 + (buffer.size - self._block_samples) // self._advance_samples
+        self.frames_emitted += n_blocks * self.block_frames
+        self._buffer = buffer[n_blocks * self._advance_samples :].copy()
+        if n_blocks <= self._batch_blocks:  # the usual case: one batch
+            return self._batch(buffer, n_blocks)
+        out = np.empty((n_blocks, self.block_frames, self.config.mel_bins), dtype=np.float32)
+        for first in range(0, n_blocks, self._batch_blocks):
+            count = min(self._batch_blocks, n_blocks - first)
+            out[first : first + count] = self._batch(buffer[first * self._advance_samples :], count)
+        return out
+
+    def _batch(self, samples: np.ndarray, n_blocks: int) -> np.ndarray:
+        frames = samples[self._index[: n_blocks * self.block_frames]]
+        return _log_mel_blocks(frames, self._window, self._bank, self.config.fft_size, self.block_frames)

@@ -72,25 +72,49 @@ def detect_track(smoothed: np.ndarray, times_s: np.ndarray, rule: ScoringRule) -
 
 
 class ScoreSmoother:
-    """Streaming form of :func:`smooth` + :func:`detect_track`; bounded state."""
+    """Streaming form of :func:`smooth` + :func:`detect_track`; bounded state.
+
+    Takes any number of score rows at a time. Each row's smoothed score is the
+    sum of its last ``smooth_windows`` rows added oldest first (zeros before
+    the first rows), divided by ``smooth_windows``: the same operations in the
+    same order whether rows come one by one or many together.
+    """
 
     def __init__(self, rule: ScoringRule) -> None:
         self.rule = rule
-        self._thresholds = np.asarray(rule.thresholds, dtype=np.float64)
+        self._gate = np.asarray(rule.thresholds, dtype=np.float64).copy()
+        self._gate[0] = np.inf  # label 0 ("no keyword") never fires, as in :func:`pick`
         self.reset()
 
     def reset(self) -> None:
-        self._recent: deque[np.ndarray] = deque(maxlen=self.rule.smooth_windows)
+        self._recent = np.zeros((self.rule.smooth_windows, len(self.rule.labels)))  # last rows, oldest first
         self._last_fire_s = -np.inf
 
     def update(self, scores: np.ndarray, time_s: float) -> Detection | None:
-        self._recent.append(np.asarray(scores, dtype=np.float64))
-        total = np.zeros_like(self._recent[0])
-        for row in self._recent:  # same summation order as the cumsum form up to rounding
-            total = total + row
-        smoothed = total / self.rule.smooth_windows
-        best = pick(smoothed, self._thresholds)
-        if best < 0 or time_s - self._last_fire_s < self.rule.refractory_s:
-            return None
-        self._last_fire_s = time_s
-        return Detection(self.rule.labels[best], float(smoothed[best]), float(time_s))
+        hits = self.update_many(np.asarray(scores, dtype=np.float64)[None], [time_s])
+        return hits[0] if hits else None
+
+    def update_many(self, scores: np.ndarray, times_s) -> list[Detection]:
+        """Add rows ``(n, labels)`` scored at ``times_s`` (n seconds); the detections they fire."""
+        k, n = self.rule.smooth_windows, len(scores)
+        if n == 0:
+            return []
+        rows = np.concatenate((self._recent, scores))
+        self._recent = rows[n:]
+        total = rows[1 : n + 1] + rows[2 : n + 2] if k > 1 else rows[1 : n + 1].copy()
+        for j in range(3, k + 1):
+            total += rows[j : j + n]
+        total /= k
+        margin = total - self._gate
+        if np.maximum.reduce(margin, axis=None) < 0:  # the usual case: nothing reaches its threshold
+            return []
+        best = margin.argmax(axis=1)
+        out: list[Detection] = []
+        for row in np.flatnonzero(margin[np.arange(n), best] >= 0).tolist():
+            t = float(times_s[row])
+            if t - self._last_fire_s < self.rule.refractory_s:
+                continue
+            self._last_fire_s = t
+            label = int(best[row])
+            out.append(Detection(self.rule.labels[label], float(total[row, label]), t))
+        return out

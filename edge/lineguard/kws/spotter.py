@@ -88,6 +88,11 @@ class TFLiteSpotter:
         self._in_scale, self._in_zero = inp["quantization"]
         self._out_scale, self._out_zero = out["quantization"]
         self._in_dtype = inp["dtype"]
+        self._out_dtype = out["dtype"]
+        self._dequantize = None  # int8/uint8 output: one table lookup instead of three array operations
+        if out["dtype"] in (np.int8, np.uint8) and self._out_scale:
+            codes = np.arange(256, dtype=np.uint8).view(out["dtype"]).astype(np.float64)  # indexed by the byte
+            self._dequantize = (codes - self._out_zero) * self._out_scale
         self._features = StreamingLogMel(meta.features, block_frames=meta.hop_frames)
         self._priming = _priming_frames(meta)
         self._smoother = ScoreSmoother(rule)
@@ -107,35 +112,60 @@ class TFLiteSpotter:
         quantized block by block equals the window quantized at once)."""
         if self._in_dtype == np.float32:
             return frames.astype(np.float32)
-        q = np.round(frames / self._in_scale + self._in_zero)
-        return np.clip(q, -128, 127).astype(self._in_dtype)
+        q = frames / self._in_scale
+        q += self._in_zero
+        np.rint(q, out=q)  # what np.round does for 0 decimals
+        np.minimum(q, 127, out=q)  # = np.clip(q, -128, 127), without its Python wrapper
+        np.maximum(q, -128, out=q)
+        return q.astype(self._in_dtype)
 
     def window_scores(self, window: np.ndarray) -> np.ndarray:
         """Model scores (0..1 per label) for one ``(window_frames, mel_bins)`` log-mel window."""
-        return self._scores(self._quantize(window))
+        return self._probabilities(self._invoke(self._quantize(window))[None])[0]
 
-    def _scores(self, model_input: np.ndarray) -> np.ndarray:
+    def _invoke(self, model_input: np.ndarray) -> np.ndarray:
         self._interp.set_tensor(self._in_index, model_input[None])
         self._interp.invoke()
-        raw = self._interp.get_tensor(self._out_index)[0].astype(np.float64)
-        values = (raw - self._out_zero) * self._out_scale if self._out_scale else raw
-        if self.meta.output == "logits":
-            exp = np.exp(values - values.max())
-            return exp / exp.sum()
+        return self._interp.get_tensor(self._out_index)[0]
+
+    def _probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """Raw model outputs ``(n, labels)`` -> scores 0..1, float64, row by row (elementwise and
+        per-row reductions only, so a row's scores do not depend on the rows beside it)."""
+        if self._dequantize is not None:
+            values = self._dequantize[raw.view(np.uint8)]
+        else:
+            values = raw.astype(np.float64)
+            if self._out_scale:
+                values = (values - self._out_zero) * self._out_scale
+        if self.meta.output == "logits":  # softmax; values is a fresh array, so in place
+            values -= np.maximum.reduce(values, axis=1, keepdims=True)
+            np.exp(values, out=values)
+            values /= np.add.reduce(values, axis=1, keepdims=True)
         return values
 
-    def _blocks(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        """Advance features and window; ``(end time of window in s, model input)`` per block.
-        Only the new frames are quantized; the window shifts in the model's input type."""
-        cfg = self.meta.features
+    def _advance(self, samples: np.ndarray) -> tuple[int, np.ndarray]:
+        """Run the model on every window completed by ``samples``: (index of the first new frame,
+        scores ``(n, labels)``). The new frames are quantized together and each window is a
+        slice of [current window + new frames], so a chunk of any size gives the same rows."""
         first_frame = self._features.frames_emitted
-        out = []
-        for i, block in enumerate(self._features.process(samples)):
-            self._input = np.concatenate([self._input[block.shape[0]:], self._quantize(block)], axis=0)
-            last_frame = first_frame + (i + 1) * block.shape[0] - 1
-            end_s = (last_frame * cfg.hop_samples + cfg.window_samples) / cfg.sample_rate_hz
-            out.append((end_s, self._input))
-        return out
+        blocks = self._features.process(samples)
+        n_blocks, hop = blocks.shape[0], blocks.shape[1]
+        if n_blocks == 0:
+            return first_frame, np.zeros((0, len(self.meta.labels)))
+        frames = np.concatenate((self._input, self._quantize(blocks.reshape(-1, blocks.shape[2]))))
+        width = self.meta.window_frames
+        raw = np.empty((n_blocks, len(self.meta.labels)), dtype=self._out_dtype)
+        for i in range(n_blocks):
+            start = (i + 1) * hop
+            raw[i] = self._invoke(frames[start : start + width])
+        self._input = frames[-width:].copy()
+        return first_frame, self._probabilities(raw)
+
+    def _end_times(self, first_frame: int, n_windows: int) -> list[float]:
+        """End time (s) of each of ``n_windows`` windows completed after frame ``first_frame``."""
+        cfg, hop = self.meta.features, self.meta.hop_frames
+        return [((first_frame + hop * (i + 1) - 1) * cfg.hop_samples + cfg.window_samples) / cfg.sample_rate_hz
+                for i in range(n_windows)]
 
     def process_scores(self, samples: np.ndarray) -> list[tuple[float, np.ndarray]]:
         """Raw (unsmoothed) scores per evaluated window: ``[(time_s, scores)]``.
@@ -143,13 +173,12 @@ class TFLiteSpotter:
         Advances the stream like :meth:`process` without detecting; evaluation
         records score tracks with it and sweeps thresholds afterwards.
         """
-        return [(end_s, self._scores(model_input)) for end_s, model_input in self._blocks(samples)]
+        first_frame, scores = self._advance(samples)
+        return list(zip(self._end_times(first_frame, len(scores)), scores))
 
     def process(self, samples: np.ndarray) -> list[Detection]:
-        detections = []
-        for end_s, model_input in self._blocks(samples):
-            hit = self._smoother.update(self._scores(model_input), end_s)
-            if hit is not None:
-                LOG.info("keyword %s score %.2f at %.2f s", hit.keyword, hit.score, hit.time_s)
-                detections.append(hit)
+        first_frame, scores = self._advance(samples)
+        detections = self._smoother.update_many(scores, self._end_times(first_frame, len(scores)))
+        for hit in detections:
+            LOG.info("keyword %s score %.2f at %.2f s", hit.keyword, hit.score, hit.time_s)
         return detections
