@@ -101,9 +101,12 @@ class ScoreSmoother:
             return []
         rows = np.concatenate((self._recent, scores))
         self._recent = rows[n:]
-        total = rows[1 : n + 1] + rows[2 : n + 2] if k > 1 else rows[1 : n + 1].copy()
-        for j in range(3, k + 1):
-            total += rows[j : j + n]
+        if n == 1:  # the live case: one reduction down the k rows, oldest first (the same adds in the same order)
+            total = np.add.reduce(rows[1:], axis=0, keepdims=True)
+        else:
+            total = rows[1 : n + 1] + rows[2 : n + 2] if k > 1 else rows[1 : n + 1].copy()
+            for j in range(3, k + 1):
+                total += rows[j : j + n]
         total /= k
         margin = total - self._gate
         if np.maximum.reduce(margin, axis=None) < 0:  # the usual case: nothing reaches its threshold
