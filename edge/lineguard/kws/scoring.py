@@ -12,7 +12,6 @@ score over threshold wins), unless a detection fired less than
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
