@@ -205,6 +205,8 @@ class StreamingLogMel:
             n_blocks = 1 + (buffer.size - self._block_samples) // self._advance_samples
         self.frames_emitted += n_blocks * self.block_frames
         self._buffer = buffer[n_blocks * self._advance_samples :].copy()
+        if n_blocks == 0:  # e.g. the first 20 ms half of a 40 ms block
+            return np.zeros((0, self.block_frames, self.config.mel_bins), dtype=np.float32)
         if n_blocks <= self._batch_blocks:  # the usual case: one batch
             return self._batch(buffer, n_blocks)
         out = np.empty((n_blocks, self.block_frames, self.config.mel_bins), dtype=np.float32)
