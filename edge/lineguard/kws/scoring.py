@@ -44,30 +44,33 @@ def smooth(scores: np.ndarray, smooth_windows: int) -> np.ndarray:
     return (csum[idx] - csum[lo]) / smooth_windows
 
 
-def pick(smoothed_row: np.ndarray, thresholds: np.ndarray) -> int:
-    """Index of the label that fires on this window, or -1."""
-    margin = smoothed_row - thresholds
-    margin[0] = -np.inf
-    best = int(np.argmax(margin))
-    return best if margin[best] >= 0 else -1
+def gate(rule: ScoringRule) -> np.ndarray:
+    """The rule's thresholds per label, with label 0 ("no keyword") never firing."""
+    thresholds = np.asarray(rule.thresholds, dtype=np.float64).copy()
+    thresholds[0] = np.inf
+    return thresholds
+
+
+def fire(smoothed: np.ndarray, margin: np.ndarray, times_s, rule: ScoringRule,
+         last_fire_s: float) -> tuple[list[Detection], float]:
+    """Detections in rows of smoothed scores, given ``margin = smoothed - gate(rule)``: on each
+    row the label furthest over its threshold fires, unless a detection fired less than
+    ``refractory_s`` earlier. Returns them and the time of the last one."""
+    best = margin.argmax(axis=1)
+    out: list[Detection] = []
+    for row in np.flatnonzero(margin[np.arange(len(margin)), best] >= 0).tolist():
+        t = float(times_s[row])
+        if t - last_fire_s < rule.refractory_s:
+            continue
+        last_fire_s = t
+        label = int(best[row])
+        out.append(Detection(rule.labels[label], float(smoothed[row, label]), t))
+    return out, last_fire_s
 
 
 def detect_track(smoothed: np.ndarray, times_s: np.ndarray, rule: ScoringRule) -> list[Detection]:
     """Detections over a whole recorded track of smoothed scores."""
-    thresholds = np.asarray(rule.thresholds, dtype=np.float64)
-    margin = smoothed - thresholds[None, :]
-    margin[:, 0] = -np.inf
-    candidates = np.flatnonzero(np.max(margin, axis=1) >= 0)
-    out: list[Detection] = []
-    last_s = -np.inf
-    for row in candidates:
-        t = float(times_s[row])
-        if t - last_s < rule.refractory_s:
-            continue
-        best = pick(smoothed[row].copy(), thresholds)
-        out.append(Detection(rule.labels[best], float(smoothed[row, best]), t))
-        last_s = t
-    return out
+    return fire(smoothed, smoothed - gate(rule), times_s, rule, -np.inf)[0]
 
 
 class ScoreSmoother:
@@ -81,8 +84,7 @@ class ScoreSmoother:
 
     def __init__(self, rule: ScoringRule) -> None:
         self.rule = rule
-        self._gate = np.asarray(rule.thresholds, dtype=np.float64).copy()
-        self._gate[0] = np.inf  # label 0 ("no keyword") never fires, as in :func:`pick`
+        self._gate = gate(rule)
         self.reset()
 
     def reset(self) -> None:
@@ -110,13 +112,5 @@ class ScoreSmoother:
         margin = total - self._gate
         if np.maximum.reduce(margin, axis=None) < 0:  # the usual case: nothing reaches its threshold
             return []
-        best = margin.argmax(axis=1)
-        out: list[Detection] = []
-        for row in np.flatnonzero(margin[np.arange(n), best] >= 0).tolist():
-            t = float(times_s[row])
-            if t - self._last_fire_s < self.rule.refractory_s:
-                continue
-            self._last_fire_s = t
-            label = int(best[row])
-            out.append(Detection(self.rule.labels[label], float(total[row, label]), t))
-        return out
+        hits, self._last_fire_s = fire(total, margin, times_s, self.rule, self._last_fire_s)
+        return hits
