@@ -5,7 +5,10 @@ of the last ``window_frames`` frames -> int8 model once per block -> scores
 -> :class:`ScoreSmoother` (smoothing, thresholds, refractory) -> detections.
 
 Every step works on fixed, aligned blocks, so the detections are the same
-whatever the chunk sizes given to :meth:`TFLiteSpotter.process`. Before the
+whatever the chunk sizes given to :meth:`TFLiteSpotter.process`. A long chunk
+goes through each numpy step once for all the windows it completes (only the
+model runs once per window), bit for bit as if it came in 40 ms pieces: that
+is what makes ``lineguard detect`` and evaluation fast. Before the
 first second of audio has arrived the window is filled with the features of
 quiet noise, so a keyword right at the start of a stream is still heard.
 """
