@@ -162,17 +162,17 @@ def main(argv: list[str] | None = None) -> int:
         "hit_rule": f"right keyword between start and end + {HIT_AFTER_END_S} s; refractory {REFRACTORY_S} s",
     }
     print(f"keyword spotter bench (one core, cpu {cpu}); {audio_s / 60:.1f} min of held-out English phone audio")
-    r = report
-    print(f"  real-time factor, detect {r['rtf_cpu_x']:7.0f} x   by CPU time ({1000 * r['cpu_per_audio_s']:.2f} ms per "
-          f"audio second, {r['detect_chunk_s']:.0f} s chunks as `lineguard detect`, median of 3); "
-          f"{r['rtf_x']:.0f} x by wall clock (lower when other jobs share the machine)")
-    print(f"  real-time factor, live  {r['live_rtf_cpu_x']:8.0f} x   by CPU time "
-          f"({1000 * r['live_cpu_per_audio_s']:.2f} "
-          f"ms per audio second, {1000 * CHUNK_S:.0f} ms chunks as the gateway); same detections")
+    print(f"  real-time factor, detect {report['rtf_cpu_x']:7.0f} x   by CPU time "
+          f"({1000 * report['cpu_per_audio_s']:.2f} ms per audio second, "
+          f"{report['detect_chunk_s']:.0f} s chunks as `lineguard detect`, median of 3); "
+          f"{report['rtf_x']:.0f} x by wall clock (lower when other jobs share the machine)")
+    print(f"  real-time factor, live  {report['live_rtf_cpu_x']:8.0f} x   by CPU time "
+          f"({1000 * report['live_cpu_per_audio_s']:.2f} ms per audio second, "
+          f"{1000 * CHUNK_S:.0f} ms chunks as the gateway); same detections")
     print(f"  peak RSS (detect CLI)   {rss_mb:8.1f} MB")
     print(f"  model size              {report['model_bytes'] / 1024:8.1f} KiB")
-    print(f"  compute per 40 ms chunk p50 {r['compute_per_40ms_chunk_ms_p50']:.3f} ms  "
-          f"p95 {r['compute_per_40ms_chunk_ms_p95']:.3f} ms")
+    print(f"  compute per 40 ms chunk p50 {report['compute_per_40ms_chunk_ms_p50']:.3f} ms  "
+          f"p95 {report['compute_per_40ms_chunk_ms_p95']:.3f} ms")
     print(f"  {'engine':<14}{'FRR':>8}{'FA':>6}{'FA/h':>8}{'lat p50':>9}{'lat p95':>9}{'CPU/audio-s':>13}")
     for row, cpu_per in ((a, report["cpu_per_audio_s"]), (b, report["pocketsphinx_cpu_per_audio_s"])):
         print(f"  {row['engine']:<14}{100 * row['frr']:7.1f}%{row['false_accepts']:6d}{row['fa_per_hour']:8.1f}"

@@ -148,27 +148,17 @@ def log_mel(
 ) -> np.ndarray:
     """Log-mel features of a whole clip, shape ``(n_frames, mel_bins)``, float32.
 
-    ``block_frames`` > 1 computes in aligned blocks of that many frames exactly
-    as :class:`StreamingLogMel` does (frames of an incomplete last block are
-    dropped), which makes offline and streaming features identical.
+    ``block_frames`` > 1 runs :class:`StreamingLogMel` over the clip (aligned
+    blocks of that many frames; frames of an incomplete last block are
+    dropped), so offline and streaming features are identical.
     """
     x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if block_frames > 1:  # the streaming code itself, fed the whole clip at once
+        return StreamingLogMel(config, block_frames).process(x).reshape(-1, config.mel_bins)
     n_frames = frame_count(x.size, config)
-    if block_frames > 1:
-        n_frames -= n_frames % block_frames
     if n_frames == 0:
         return np.zeros((0, config.mel_bins), dtype=np.float32)
-    frames = _frames_view(x, n_frames, config)
-    if block_frames <= 1:
-        return frames_to_log_mel(frames, config)
-    out = np.empty((n_frames, config.mel_bins), dtype=np.float32)
-    step = block_frames * max(1, BATCH_FRAMES // block_frames)
-    for start in range(0, n_frames, step):
-        part = frames[start : start + step]
-        out[start : start + len(part)] = _log_mel_blocks(
-            part, _window(config), mel_filterbank(config), config.fft_size, block_frames
-        ).reshape(-1, config.mel_bins)
-    return out
+    return frames_to_log_mel(_frames_view(x, n_frames, config), config)
 
 
 class StreamingLogMel:
@@ -185,8 +175,9 @@ class StreamingLogMel:
         self._block_samples = (block_frames - 1) * config.hop_samples + config.window_samples
         self._advance_samples = block_frames * config.hop_samples
         self._batch_blocks = max(1, BATCH_FRAMES // block_frames)
+        # frames of one batch as a fancy index: per call much cheaper than building a strided view
         starts = np.arange(self._batch_blocks * block_frames) * config.hop_samples
-        self._index = starts[:, None] + np.arange(config.window_samples)[None, :]  # frames of one batch
+        self._index = starts[:, None] + np.arange(config.window_samples)[None, :]
         self._window = _window(config)
         self._bank = mel_filterbank(config)
         self._buffer = np.zeros(0, dtype=np.float32)
