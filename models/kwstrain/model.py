@@ -111,10 +111,20 @@ def speaker_augment_layer(shape: ModelShape):
     return SpeakerAugment(name="speaker_augment")
 
 
-def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = ModelShape()):
-    """Keras model: ``(window_frames, mel_bins)`` float -> ``num_classes`` logits."""
+def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = ModelShape(),
+                batch_norm: bool = True):
+    """Keras model: ``(window_frames, mel_bins)`` float -> ``num_classes`` logits.
+
+    ``batch_norm=False`` builds the same network with each batch normalization folded
+    into its convolution's bias, as TFLite stores it: the form :func:`from_tflite`
+    fills with a shipped model's weights, to continue training it."""
     import keras
     from keras import layers
+
+    def norm_relu(x):
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+        return layers.ReLU()(x)
 
     inputs = keras.Input(shape=(shape.window_frames, shape.mel_bins), name="log_mel")
     x = inputs
@@ -123,19 +133,13 @@ def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = M
     x = layers.Rescaling(1.0 / std, offset=-mean / std, name="normalize")(x)
     if shape.freq_mask_bins or shape.time_mask_frames:
         x = _spec_augment_layer(shape.freq_mask_bins, shape.time_mask_frames)(x)
-    x = layers.Conv1D(shape.stem_channels, shape.kernel_frames, strides=2, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
+    x = norm_relu(layers.Conv1D(shape.stem_channels, shape.kernel_frames, strides=2, padding="same",
+                                use_bias=not batch_norm)(x))
     for channels, stride in zip(shape.block_channels, shape.block_strides):
-        x = layers.DepthwiseConv1D(shape.kernel_frames, strides=stride, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-        x = layers.Conv1D(channels, 1, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-    x = layers.Conv1D(32, 1, use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
+        x = norm_relu(layers.DepthwiseConv1D(shape.kernel_frames, strides=stride, padding="same",
+                                             use_bias=not batch_norm)(x))
+        x = norm_relu(layers.Conv1D(channels, 1, use_bias=not batch_norm)(x))
+    x = norm_relu(layers.Conv1D(32, 1, use_bias=not batch_norm)(x))
     x = layers.Flatten()(x)
     x = layers.Dropout(shape.dropout)(x)
     x = layers.Dense(shape.dense_units, activation="relu")(x)
@@ -143,3 +147,59 @@ def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = M
     # 0.99+ scores where a low false-accept threshold lives; the runtime applies softmax
     outputs = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="lineguard_kws")
+
+
+def _dequantized(interp, index: int) -> np.ndarray:
+    detail = interp._get_tensor_details(index, 0)
+    q = detail["quantization_parameters"]
+    raw = interp.get_tensor(index).astype(np.float32)
+    if not len(q["scales"]):
+        return raw
+    if len(q["scales"]) == 1:
+        return (raw - float(q["zero_points"][0])) * float(q["scales"][0])
+    shape = [1] * raw.ndim
+    shape[q["quantized_dimension"]] = -1
+    scales, zeros = np.asarray(q["scales"], np.float32), np.asarray(q["zero_points"], np.float32)
+    scales, zeros = scales.reshape(shape), zeros.reshape(shape)
+    return (raw - zeros) * scales
+
+
+def from_tflite(path, shape: ModelShape = ModelShape()):
+    """A trainable float Keras model (``batch_norm=False``) holding the weights of an
+    int8 model exported by :func:`kwstrain.train.quantize` (dequantized; batch norms
+    are already folded into the biases). Returns ``(model, mean, std)``."""
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(model_path=str(path))
+    interp.allocate_tensors()
+    ops = interp._get_ops_details()
+    by_name = {name: [op for op in ops if op["op_name"] == name] for name in
+               ("MUL", "ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")}
+    scale = float(_dequantized(interp, int(by_name["MUL"][0]["inputs"][1])).ravel()[0])
+    offset = float(_dequantized(interp, int(by_name["ADD"][0]["inputs"][1])).ravel()[0])
+    std, mean = 1.0 / scale, -offset / scale
+    convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    dense = by_name["FULLY_CONNECTED"]
+    num_classes = int(interp._get_tensor_details(int(dense[-1]["outputs"][0]), 0)["shape"][-1])
+    model = build_model(num_classes, mean, std, shape, batch_norm=False)
+    import keras
+
+    layers = [layer for layer in model.layers
+              if isinstance(layer, (keras.layers.Conv1D, keras.layers.DepthwiseConv1D, keras.layers.Dense))]
+    if len(layers) != len(convs) + len(dense):
+        raise ValueError(f"{path}: {len(convs)} convolutions + {len(dense)} dense layers, "
+                         f"the network of this shape has {len(layers)} such layers")
+    for layer, op in zip(layers, convs + dense):
+        weight = _dequantized(interp, int(op["inputs"][1]))
+        bias = _dequantized(interp, int(op["inputs"][2]))
+        if op["op_name"] == "CONV_2D":  # [out, 1, k, in] -> (k, in, out)
+            kernel = weight[:, 0].transpose(1, 2, 0)
+        elif op["op_name"] == "DEPTHWISE_CONV_2D":  # [1, 1, k, channels] -> (k, channels, 1)
+            kernel = weight[0, 0][:, :, None]
+        else:  # [out, in] -> (in, out)
+            kernel = weight.T
+        expected = tuple(layer.kernel.shape)
+        if kernel.shape != expected:
+            raise ValueError(f"{path}: layer {layer.name} needs a kernel {expected}, the model has {kernel.shape}")
+        layer.set_weights([kernel, bias])
+    return model, mean, std

@@ -1,17 +1,20 @@
-"""End-to-end pipeline: ``python -m kwstrain.pipeline {data,train,all} ...``.
+"""End-to-end pipeline: ``python -m kwstrain.pipeline {data,train,all,continue} ...``.
 
 ``data``  synthesizes train/val/test clip sets into ``--build`` (git-ignored).
 ``train`` builds augmented windows, trains, quantizes and exports the model.
 ``all``   both. ``--preset tiny`` is the few-second version the tests run.
+``continue`` trains an exported int8 model (``--start``, default the shipped one) further
+on the clips in ``--build``: a few epochs, hard-negative mining, quantize, export.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,7 @@ import numpy as np
 from kwstrain import neural, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
-from kwstrain.model import ModelShape
+from kwstrain.model import ModelShape, from_tflite
 from kwstrain.realclips import find_clips, real_windows
 from kwstrain.train import TrainPlan, finetune, int8_accuracy, quantize, train_model, write_metadata
 from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
@@ -39,6 +42,10 @@ class Preset:
     train: TrainPlan
     rirs: int
     shape: ModelShape = ModelShape()
+    # `continue`: ``epochs`` epochs from ``finetune_learning_rate`` (cosine), then hard-negative mining
+    # rounds of ``finetune_epochs`` each
+    continue_train: TrainPlan = TrainPlan(epochs=5, finetune_epochs=3, finetune_learning_rate=5e-4,
+                                          hard_negative_rounds=1)
 
 
 PRESETS = {
@@ -63,6 +70,8 @@ PRESETS = {
             "train6": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro"),  # ~55 min more
             # Piper's joe voice (native English, VITS) reading both languages, ~0.1 CPU-s per audio second
             "train7": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="piper"),
+            # more Kokoro training speakers (new mixtures and sentences): the data of fine-tuning round 1 (v11)
+            "train8": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural="kokoro"),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },
@@ -80,6 +89,8 @@ PRESETS = {
         train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
                         hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
         rirs=2,
+        continue_train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
+                                 hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
     ),
 }
 
@@ -116,10 +127,8 @@ def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray
     return x, y
 
 
-def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
-              out: Path) -> dict:
-    keywords = select_keywords(load_keywords(keywords_path), enabled)
-    labels = ["_none"] + [k.id for k in keywords]
+def _training_windows(build: Path, preset: Preset, labels: list[str]):
+    """Augmented train and val windows (cached in ``build``), plus what mining needs."""
     extra = synthdata.split_files(build, "train")[1:]
     train_clips = synthdata.load_split(build, "train")
     val_clips = synthdata.load_split(build, "val")
@@ -139,39 +148,74 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
         xr, yr = real_windows(real, labels)
         x, y = np.concatenate([x, xr]), np.concatenate([y, yr])
     LOG.info("windows built in %.0f s: train %s val %s", time.monotonic() - started, x.shape, xv.shape)
-    model, history = train_model(x, y, len(labels), preset.train, preset.shape, val=(xv, yv))
-    plan = preset.train
+    return x, y, (xv, yv), train_clips, rirs, noise
+
+
+def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, plan: TrainPlan,
+                     labels: list[str], build: Path, out: Path, extra: dict | None = None) -> dict:
     for round_index in range(plan.hard_negative_rounds if plan.finetune_epochs > 0 else 0):
         hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
                                    plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17 + round_index)
         if len(hard):
             x = np.concatenate([x, hard, hard])
             y = np.concatenate([y, np.zeros(2 * len(hard), np.int32)])
-            history = finetune(model, x, y, len(labels), plan, val=(xv, yv))
+            history = finetune(model, x, y, len(labels), plan, val=val)
     model.save(build / "kws_float.keras")
     rng = np.random.default_rng(0)
-    rep = x[rng.choice(len(x), size=min(len(x), preset.train.representative_windows), replace=False)]
+    rep = x[rng.choice(len(x), size=min(len(x), plan.representative_windows), replace=False)]
     tflite = quantize(model, rep)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".tflite").write_bytes(tflite)
-    acc = int8_accuracy(tflite, xv, yv)
+    acc = int8_accuracy(tflite, *val)
     float_acc = float(history.get("val_accuracy", [float("nan")])[-1])
     LOG.info("model %s: %d bytes, val window accuracy float %.3f int8 %.3f",
              out.with_suffix(".tflite"), len(tflite), float_acc, acc)
     write_metadata(out.with_suffix(".json"), labels, FeatureConfig(), WINDOW_FRAMES, HOP_FRAMES,
                    SMOOTH_WINDOWS, {}, {"val_window_accuracy_int8": round(acc, 4),
-                                        "val_window_accuracy_float": round(float_acc, 4)})
+                                        "val_window_accuracy_float": round(float_acc, 4), **(extra or {})})
     return {"bytes": len(tflite), "int8_accuracy": acc, "float_accuracy": float_acc}
+
+
+def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
+              out: Path) -> dict:
+    keywords = select_keywords(load_keywords(keywords_path), enabled)
+    labels = ["_none"] + [k.id for k in keywords]
+    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels)
+    model, history = train_model(x, y, len(labels), preset.train, preset.shape, val=val)
+    return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, preset.train, labels, build, out)
+
+
+def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
+                 start: Path, out: Path) -> dict:
+    """Continue training the int8 model ``start`` on the training clips in ``build``
+    (``preset.continue_train``: a few epochs at a small learning rate, then hard-negative
+    mining) instead of training from nothing: new speakers join without re-synthesizing
+    and re-training everything (the clips in ``build`` should still mix old and new voices)."""
+    keywords = select_keywords(load_keywords(keywords_path), enabled)
+    labels = ["_none"] + [k.id for k in keywords]
+    start_labels = json.loads(start.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
+    if start_labels != labels:
+        raise ValueError(f"{start}: its labels {start_labels} are not this keyword set's {labels}; "
+                         "a new keyword needs a full `train`")
+    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels)
+    model, _, _ = from_tflite(start, preset.shape)
+    plan = preset.continue_train
+    history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val)
+    return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, labels, build, out,
+                            {"continued_from": start.name,
+                             "continued_on": [p.name for p in synthdata.split_files(build, "train")]})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kwstrain.pipeline", description=__doc__)
-    parser.add_argument("stage", choices=["data", "train", "all"])
+    parser.add_argument("stage", choices=["data", "train", "all", "continue"])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="full")
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--keywords", type=Path, default=MODELS_DIR / "keywords.toml")
     parser.add_argument("--enable", nargs="*", default=None, help="keyword ids or languages")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "lineguard_kws")
+    parser.add_argument("--start", type=Path, default=MODELS_DIR / "lineguard_kws.tflite",
+                        help="continue: the int8 model to continue training")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
@@ -185,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         run_data(args.build, preset, args.keywords, args.enable, args.workers, args.splits)
     if args.stage in ("train", "all"):
         run_train(args.build, preset, args.keywords, args.enable, args.out)
+    if args.stage == "continue":
+        run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -45,3 +46,17 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     streams = build_streams(load_clips(build / "clips_val.npz"), "en", set(), seed=0)
     scores = detector.process_scores(streams["positive"].audio)
     assert scores and all(abs(float(np.sum(s)) - 1.0) < 0.1 for _, s in scores)
+
+    # continue training the exported int8 model (new speakers without a full retrain)
+    again = tmp_path / "tiny_kws_continued"
+    result = pipeline.run_continue(build, preset, keywords, ENABLED, model, again)
+    continued = again.with_suffix(".tflite")
+    assert continued.is_file() and result["bytes"] == continued.stat().st_size <= 150 * 1024
+    meta = json.loads(again.with_suffix(".json").read_text())
+    assert meta["labels"] == ["_none", *ENABLED] and meta["continued_from"] == model.name
+    assert "clips_train7.npz" in meta["continued_on"]
+    detector = build_detector(ENABLED, {}, continued, 1.0)
+    scores = detector.process_scores(streams["positive"].audio)
+    assert scores and all(abs(float(np.sum(s)) - 1.0) < 0.1 for _, s in scores)
+    with pytest.raises(ValueError, match="labels"):  # a different keyword set needs a full training
+        pipeline.run_continue(build, preset, keywords, ["ko_ssibal"], model, tmp_path / "other")
