@@ -46,6 +46,8 @@ class Preset:
     # rounds of ``finetune_epochs`` each
     continue_train: TrainPlan = TrainPlan(epochs=5, finetune_epochs=3, finetune_learning_rate=5e-4,
                                           hard_negative_rounds=1)
+    train_splits: tuple[str, ...] = ("train", "train3", "train4", "train5", "train6", "train7")  # `train` learns from these
+    continue_splits: tuple[str, ...] = ("train", "train7", "train8")  # `continue` from these
 
 
 PRESETS = {
@@ -91,6 +93,8 @@ PRESETS = {
         rirs=2,
         continue_train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
                                  hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
+        train_splits=("train", "train3", "train7"),
+        continue_splits=("train", "train7"),
     ),
 }
 
@@ -127,16 +131,15 @@ def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray
     return x, y
 
 
-def _training_windows(build: Path, preset: Preset, labels: list[str]):
-    """Augmented train and val windows (cached in ``build``), plus what mining needs."""
-    extra = synthdata.split_files(build, "train")[1:]
-    train_clips = synthdata.load_split(build, "train")
+def _training_windows(build: Path, preset: Preset, labels: list[str], splits: tuple[str, ...]):
+    """Augmented windows of the training ``splits`` and of val (cached in ``build``), plus what mining needs."""
+    train_clips = synthdata.load_splits(build, splits)
     val_clips = synthdata.load_split(build, "val")
     val_tag = f"{zlib.crc32(repr([p.name for p in synthdata.split_files(build, 'val')[1:]]).encode()):08x}"
     rirs = make_rirs(preset.rirs, seed=1)
     noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
     started = time.monotonic()
-    tag = f"{zlib.crc32((repr(preset.windows) + repr([p.name for p in extra])).encode()):08x}"
+    tag = f"{zlib.crc32((repr(preset.windows) + repr(list(splits))).encode()):08x}"
     x, y = _cached_windows(build / f"windows_train_{tag}.npz", labels,
                            lambda: build_windows_parallel(train_clips, labels, rirs, noise, preset.windows))
     val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)
@@ -180,7 +183,7 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
               out: Path) -> dict:
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
-    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels)
+    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.train_splits)
     model, history = train_model(x, y, len(labels), preset.train, preset.shape, val=val)
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, preset.train, labels, build, out)
 
@@ -197,13 +200,13 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     if start_labels != labels:
         raise ValueError(f"{start}: its labels {start_labels} are not this keyword set's {labels}; "
                          "a new keyword needs a full `train`")
-    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels)
+    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
     model, _, _ = from_tflite(start, preset.shape)
     plan = preset.continue_train
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val)
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, labels, build, out,
                             {"continued_from": start.name,
-                             "continued_on": [p.name for p in synthdata.split_files(build, "train")]})
+                             "continued_on": list(preset.continue_splits)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,8 @@ The neural splits (``train3``, ``val3``, ``test3``: Kokoro-82M, :mod:`kwstrain.n
 split its five bundled voices: training speakers are random mixtures of four
 of them, ``jf_nezumi`` is heard only in val (mixed half-and-half or more with a
 training voice) and in test (alone). A split named ``<base><digit>`` adds clips
-to ``<base>``: :func:`load_split` merges them. ``train7`` is Piper's one English
+to ``<base>``: :func:`load_split` merges them (evaluation); training names the
+sets it learns from (:func:`load_splits`). ``train7`` is Piper's one English
 voice (:mod:`kwstrain.piper_voice`) reading both languages, for training only.
 
 A clip is one utterance; positives record where the keyword starts and ends
@@ -245,6 +246,15 @@ def split_files(build: Path, split: str) -> list[Path]:
 
 def load_split(build: Path, split: str) -> ClipSet:
     return merge_clips([load_clips(p) for p in split_files(build, split)])
+
+
+def load_splits(build: Path, splits: tuple[str, ...] | list[str]) -> ClipSet:
+    """Exactly the named clip sets (``clips_<name>.npz``), merged; a missing one is an error."""
+    missing = [name for name in splits if not (build / f"clips_{name}.npz").is_file()]
+    if missing:
+        raise FileNotFoundError(f"{build}: no clip set for split(s) {', '.join(missing)}: "
+                                f"run `python -m kwstrain.pipeline data --splits {' '.join(missing)}`")
+    return merge_clips([load_clips(build / f"clips_{name}.npz") for name in splits])
 
 
 def merge_clips(sets: list[ClipSet]) -> ClipSet:

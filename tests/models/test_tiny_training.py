@@ -54,7 +54,7 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     assert continued.is_file() and result["bytes"] == continued.stat().st_size <= 150 * 1024
     meta = json.loads(again.with_suffix(".json").read_text())
     assert meta["labels"] == ["_none", *ENABLED] and meta["continued_from"] == model.name
-    assert "clips_train7.npz" in meta["continued_on"]
+    assert meta["continued_on"] == list(preset.continue_splits)
     detector = build_detector(ENABLED, {}, continued, 1.0)
     scores = detector.process_scores(streams["positive"].audio)
     assert scores and all(abs(float(np.sum(s)) - 1.0) < 0.1 for _, s in scores)
