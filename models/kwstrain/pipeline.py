@@ -50,6 +50,8 @@ class Preset:
     continue_splits: tuple[str, ...] = ("train", "train7", "train8")  # `continue` from these
 
 
+TINY_TRAIN = TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
+                       hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32)
 PRESETS = {
     "full": Preset(
         splits={
@@ -88,11 +90,9 @@ PRESETS = {
                 "train3": synthdata.SplitPlan(1, 1, near_miss_voices=0, neural="kokoro"),
                 "train7": synthdata.SplitPlan(1, 1, near_miss_voices=0, neural="piper")},
         windows=WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=4),
-        train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
-                        hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
+        train=TINY_TRAIN,
         rirs=2,
-        continue_train=TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
-                                 hard_negative_clips=4, hard_negative_floor=0.0, hard_negative_keep=32),
+        continue_train=TINY_TRAIN,
         train_splits=("train", "train3", "train7"),
         continue_splits=("train", "train7"),
     ),
