@@ -173,13 +173,12 @@ def from_tflite(path, shape: ModelShape = ModelShape()):
     interp = tf.lite.Interpreter(model_path=str(path))
     interp.allocate_tensors()
     ops = interp._get_ops_details()
-    by_name = {name: [op for op in ops if op["op_name"] == name] for name in
-               ("MUL", "ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")}
-    scale = float(_dequantized(interp, int(by_name["MUL"][0]["inputs"][1])).ravel()[0])
-    offset = float(_dequantized(interp, int(by_name["ADD"][0]["inputs"][1])).ravel()[0])
+    first = {name: next(op for op in ops if op["op_name"] == name) for name in ("MUL", "ADD")}  # the normalize layer
+    scale = float(_dequantized(interp, int(first["MUL"]["inputs"][1])).ravel()[0])
+    offset = float(_dequantized(interp, int(first["ADD"]["inputs"][1])).ravel()[0])
     std, mean = 1.0 / scale, -offset / scale
     convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
-    dense = by_name["FULLY_CONNECTED"]
+    dense = [op for op in ops if op["op_name"] == "FULLY_CONNECTED"]
     num_classes = int(interp._get_tensor_details(int(dense[-1]["outputs"][0]), 0)["shape"][-1])
     model = build_model(num_classes, mean, std, shape, batch_norm=False)
     import keras
