@@ -47,7 +47,7 @@ class Preset:
     continue_train: TrainPlan = TrainPlan(epochs=5, finetune_epochs=3, finetune_learning_rate=5e-4,
                                           hard_negative_rounds=1)
     train_splits: tuple[str, ...] = ("train", "train3", "train4", "train5", "train6", "train7")  # `train` learns from these
-    continue_splits: tuple[str, ...] = ("train", "train7", "train8")  # `continue` from these
+    continue_splits: tuple[str, ...] = ("train", "train7", "train8", "train9")  # `continue` from these
 
 
 TINY_TRAIN = TrainPlan(epochs=1, batch_size=32, representative_windows=16, finetune_epochs=1,
@@ -76,6 +76,8 @@ PRESETS = {
             "train7": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="piper"),
             # more Kokoro training speakers (new mixtures and sentences): the data of fine-tuning round 1 (v11)
             "train8": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural="kokoro"),
+            # Kokoro speakers outside the mixtures of the four training voices (extrapolated styles)
+            "train9": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro", style_spread=0.8),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },

@@ -38,7 +38,7 @@ NEGATIVE = "_none"
 SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # train2: more train-voice positives
                "train3": 1700, "val3": 2700, "test3": 3700,  # *3: the neural engine
                "train4": 1800, "train5": 1900, "train6": 1600,
-               "train7": 1650, "train8": 1750, "val2": 2500,  # train4-6: more neural speakers; train7: piper; val2: more val conversation
+               "train7": 1650, "train8": 1750, "train9": 1850, "val2": 2500,  # train4-6: more neural speakers; train7: piper; val2: more val conversation
                "val4": 2800, "test4": 3800}  # val4, test4: more conversation, for thresholds and false accepts/hour
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
@@ -64,19 +64,31 @@ class SplitPlan:
     near_miss_voices: int = 4
     carrier_prob: float = 0.5
     neural: str = ""  # "kokoro" or "piper": every voice from that neural engine ("" = the classic engines)
+    # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
+    # voice by up to this factor (0 = convex mixtures only)
+    style_spread: float = 0.0
 
 
 def _base(split: str) -> str:
     return split.rstrip("0123456789")
 
 
-def kokoro_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+def kokoro_voice(rng: random.Random, language: str, split: str, style_spread: float = 0.0) -> tts.Voice:
     """A Kokoro speaker of ``split``: train mixes 1–3 training voices; val mixes the
-    held-out voice (weight ≥ 0.5) with one training voice; test is the held-out voice."""
+    held-out voice (weight ≥ 0.5) with one training voice; test is the held-out voice.
+
+    With ``style_spread`` > 0 a training speaker leaves the hull of the four voices: the
+    mixture m is extrapolated away from a training voice v outside it to m + t·(m − v),
+    t from 0.2 up to ``style_spread`` (weights still sum to 1, v's is negative)."""
     split = _base(split)
     if split == "train":
         chosen = rng.sample(KOKORO_TRAIN, rng.randint(1, 3))
         weights = {v: rng.uniform(0.2, 1.0) for v in chosen}
+        if style_spread > 0:
+            total = sum(weights.values())
+            t = rng.uniform(0.2, style_spread)
+            weights = {v: (1 + t) * w / total for v, w in weights.items()}
+            weights[rng.choice([v for v in KOKORO_TRAIN if v not in chosen])] = -t
     elif split == "val":
         weights = {KOKORO_HELD_OUT: rng.uniform(0.5, 1.0), rng.choice(KOKORO_TRAIN): 0.5}
     else:
@@ -105,9 +117,9 @@ def piper_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     return tts.Voice("piper", name, language, speed_wpm=length_percent, rate_factor=rng.uniform(0.88, 1.15))
 
 
-def split_voice(rng: random.Random, language: str, split: str, neural: str = "") -> tts.Voice:
+def split_voice(rng: random.Random, language: str, split: str, neural: str = "", style_spread: float = 0.0) -> tts.Voice:
     if neural == "kokoro":
-        return kokoro_voice(rng, language, split)
+        return kokoro_voice(rng, language, split, style_spread)
     if neural == "piper":
         return piper_voice(rng, language, split)
     if neural:
@@ -143,11 +155,11 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> lis
     for kw in keywords:
         for _ in range(plan.positives_per_keyword):
             parts, index = _keyword_parts(rng, kw, rng.choice(kw.spoken), plan.carrier_prob)
-            jobs.append(ClipJob(kw.id, kw.language, parts, index, split_voice(rng, kw.language, split, plan.neural), rng.randrange(1 << 30)))
+            jobs.append(ClipJob(kw.id, kw.language, parts, index, split_voice(rng, kw.language, split, plan.neural, plan.style_spread), rng.randrange(1 << 30)))
         for word in kw.near_misses:
             for _ in range(plan.near_miss_voices):
                 parts, _ = _keyword_parts(rng, kw, word, plan.carrier_prob)
-                jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, split_voice(rng, kw.language, split, plan.neural), rng.randrange(1 << 30)))
+                jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, split_voice(rng, kw.language, split, plan.neural, plan.style_spread), rng.randrange(1 << 30)))
     for language in sorted({k.language for k in keywords}):
         if split == "train2":  # train2 adds positives only
             break
@@ -157,7 +169,7 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> lis
             texts = texts[: plan.negative_sentences_per_language]
         for text in texts:
             for _ in range(plan.voices_per_sentence):
-                jobs.append(ClipJob(NEGATIVE, language, (text,), -1, split_voice(rng, language, split, plan.neural), rng.randrange(1 << 30)))
+                jobs.append(ClipJob(NEGATIVE, language, (text,), -1, split_voice(rng, language, split, plan.neural, plan.style_spread), rng.randrange(1 << 30)))
     return jobs
 
 

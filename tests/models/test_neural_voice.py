@@ -51,6 +51,22 @@ def test_held_out_voice_never_trains():
     assert all(synthdata.KOKORO_HELD_OUT in n and n.count("=") == 2 for n in val)
 
 
+def test_style_spread_leaves_the_mixtures_but_never_uses_the_held_out_voice(tmp_path: Path):
+    rng = random.Random(0)
+    names = [synthdata.kokoro_voice(rng, "en", "train9", style_spread=0.8).name for _ in range(200)]
+    for name in names:
+        _, weights = neural.parse_name(name)
+        assert synthdata.KOKORO_HELD_OUT not in weights
+        assert abs(sum(weights.values()) - 1.0) < 0.01
+        negative = [w for w in weights.values() if w < 0]
+        assert len(negative) == 1 and -0.8 <= negative[0] <= -0.2  # pushed away from exactly one voice
+    assert len(set(names)) == len(names)
+    # the extrapolated style still speaks: the mixed style vector is what the model receives
+    audio = tts.synthesize("what the fuck", tts.Voice("kokoro", names[0], "en", speed_wpm=100),
+                           tts.prepare_espeak_home(tmp_path))
+    assert 0.3 * tts.RATE_HZ < audio.size < 3.0 * tts.RATE_HZ and 0.05 < float(np.max(np.abs(audio))) <= 1.0
+
+
 def test_kokoro_speaks_a_keyword_at_8k(tmp_path: Path):
     voice = synthdata.kokoro_voice(random.Random(1), "ko", "train3")
     audio = tts.synthesize("개새끼", voice, tts.prepare_espeak_home(tmp_path))
