@@ -43,9 +43,11 @@ class Preset:
     rirs: int
     shape: ModelShape = ModelShape()
     # `continue`: ``epochs`` epochs from ``finetune_learning_rate`` (cosine), then hard-negative mining
-    # rounds of ``finetune_epochs`` each
+    # rounds of ``finetune_epochs`` each. Two rounds over 6000 clips: with one round over 2500 (v12) the
+    # continued model let through about twice v9's false accepts on test conversation (MODEL_CARD.md)
     continue_train: TrainPlan = TrainPlan(epochs=5, finetune_epochs=3, finetune_learning_rate=5e-4,
-                                          hard_negative_rounds=1)
+                                          hard_negative_rounds=2, hard_negative_clips=6000,
+                                          hard_negative_keep=20000)
     train_splits: tuple[str, ...] = ("train", "train3", "train4", "train5", "train6", "train7")  # `train` learns from these
     continue_splits: tuple[str, ...] = ("train", "train7", "train8", "train9")  # `continue` from these
 
@@ -78,6 +80,7 @@ PRESETS = {
             "train8": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural="kokoro"),
             # Kokoro speakers outside the mixtures of the four training voices (extrapolated styles)
             "train9": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro", style_spread=0.8),
+            "train10": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro", style_spread=0.8),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },
