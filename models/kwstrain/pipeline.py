@@ -80,6 +80,7 @@ PRESETS = {
             "train8": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural="kokoro"),
             # Kokoro speakers outside the mixtures of the four training voices (extrapolated styles)
             "train9": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro", style_spread=0.8),
+            # as many again: made the continued model worse on val and test (v14, MODEL_CARD.md)
             "train10": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro", style_spread=0.8),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
