@@ -44,7 +44,7 @@ class Preset:
     shape: ModelShape = ModelShape()
     # `continue`: ``epochs`` epochs from ``finetune_learning_rate`` (cosine), then hard-negative mining
     # rounds of ``finetune_epochs`` each. Two rounds over 6000 clips: with one round over 2500 (v12) the
-    # continued model let through about twice v9's false accepts on test conversation (MODEL_CARD.md)
+    # continued model let through 1.5–2.7 times v9's false accepts on test conversation (MODEL_CARD.md)
     continue_train: TrainPlan = TrainPlan(epochs=5, finetune_epochs=3, finetune_learning_rate=5e-4,
                                           hard_negative_rounds=2, hard_negative_clips=6000,
                                           hard_negative_keep=20000)

@@ -152,14 +152,18 @@ def _keyword_parts(rng: random.Random, kw: Keyword, spoken: str, carrier_prob: f
 def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> list[ClipJob]:
     rng = random.Random(SPLIT_SEEDS[split])
     jobs: list[ClipJob] = []
+
+    def voice(language: str) -> tts.Voice:
+        return split_voice(rng, language, split, plan.neural, plan.style_spread)
+
     for kw in keywords:
         for _ in range(plan.positives_per_keyword):
             parts, index = _keyword_parts(rng, kw, rng.choice(kw.spoken), plan.carrier_prob)
-            jobs.append(ClipJob(kw.id, kw.language, parts, index, split_voice(rng, kw.language, split, plan.neural, plan.style_spread), rng.randrange(1 << 30)))
+            jobs.append(ClipJob(kw.id, kw.language, parts, index, voice(kw.language), rng.randrange(1 << 30)))
         for word in kw.near_misses:
             for _ in range(plan.near_miss_voices):
                 parts, _ = _keyword_parts(rng, kw, word, plan.carrier_prob)
-                jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, split_voice(rng, kw.language, split, plan.neural, plan.style_spread), rng.randrange(1 << 30)))
+                jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, voice(kw.language), rng.randrange(1 << 30)))
     for language in sorted({k.language for k in keywords}):
         if split == "train2":  # train2 adds positives only
             break
@@ -169,7 +173,7 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> lis
             texts = texts[: plan.negative_sentences_per_language]
         for text in texts:
             for _ in range(plan.voices_per_sentence):
-                jobs.append(ClipJob(NEGATIVE, language, (text,), -1, split_voice(rng, language, split, plan.neural, plan.style_spread), rng.randrange(1 << 30)))
+                jobs.append(ClipJob(NEGATIVE, language, (text,), -1, voice(language), rng.randrange(1 << 30)))
     return jobs
 
 
