@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kwstrain.channel import ChannelConfig
 from kwstrain.streams import Stream, build_streams
 from kwstrain.synthdata import load_split
 from lineguard.kws.base import Detection
@@ -50,6 +51,10 @@ BUDGET_FA_PER_HOUR = 0.5  # the target rate
 THRESHOLD_GRID = tuple(float(v) for v in np.unique(np.round(np.concatenate(
     [np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.98, 0.01), [0.98, 0.985, 0.99, 0.993, 0.996, 0.998, 0.999, 0.9995, 0.9998, 0.9999,
      0.99995, 0.99998, 0.99999, 0.999995, 0.999998, 0.999999]]), 6)))
+# the line the evaluation streams go through (``--line``): "noisy", the training channel (noise at 0-25 dB
+# SNR on 85% of utterances, -60 dBFS floor); "quiet", a clean line (reverb, band-pass, level and codec,
+# no added noise or clipping, a -75 dBFS floor), where a model that relies on noise between words fails
+LINES = {"noisy": (ChannelConfig(), -60.0), "quiet": (ChannelConfig(noise_prob=0.0, clip_prob=0.0), -75.0)}
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,7 @@ def pick_method(cross: dict, budget_fa_per_hour: float = 0.5) -> str:
 
 
 def record_split(build: Path, split: str, model: Path, seed: int = 0, max_negative_s: float | None = None,
-                 smooth_windows: int | None = None) -> tuple[tuple[str, ...], dict[str, dict[str, Track]]]:
+                 smooth_windows: int | None = None, line: str = "noisy") -> tuple[tuple[str, ...], dict[str, dict[str, Track]]]:
     """Model labels and, per language, the score tracks of its positive, negative and near-miss streams."""
     clips = load_split(build, split)
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
@@ -233,7 +238,9 @@ def record_split(build: Path, split: str, model: Path, seed: int = 0, max_negati
     tracks = {}
     for language in sorted({k.language for k in keywords}):
         near_texts = {w for k in keywords if k.language == language for w in k.near_misses}
-        streams = build_streams(clips, language, near_texts, seed=seed, max_negative_s=max_negative_s)
+        channel, floor_dbfs = LINES[line]
+        streams = build_streams(clips, language, near_texts, seed=seed, max_negative_s=max_negative_s,
+                                channel=channel, floor_dbfs=floor_dbfs)
         tracks[language] = {name: record_track(detector, s, smooth_windows) for name, s in streams.items()}
         LOG.info("%s %s: positive %.1f min (%d keywords), negative %.1f min, near-miss %.1f min", split,
                  language, streams["positive"].duration_s / 60, len(streams["positive"].spans),
@@ -283,7 +290,8 @@ def voice_group(voice_key: str, language: str) -> str:
     return f"{language} {engine} {name}"
 
 
-def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[str, float], seed: int = 0) -> dict:
+def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[str, float], seed: int = 0,
+                       line: str = "noisy") -> dict:
     """Per voice group: share of keyword clips (alone, own channel) whose right keyword
     reaches its threshold (smoothed). Shows which unseen voices the model misses."""
     from kwstrain.channel import apply_channel, make_rirs
@@ -298,7 +306,9 @@ def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[st
         if label not in labels[1:]:
             continue
         audio = np.concatenate([np.zeros(4000, np.float32), clips.clip(i), np.zeros(8000, np.float32)])
-        audio = apply_channel(audio, rng, rirs, []) + rng.standard_normal(audio.size).astype(np.float32) * 1e-3
+        channel, floor_dbfs = LINES[line]
+        audio = (apply_channel(audio, rng, rirs, [], channel)
+                 + rng.standard_normal(audio.size).astype(np.float32) * 10 ** (floor_dbfs / 20))
         detector.reset()
         scores = smooth(np.stack([s for _, s in detector.process_scores(audio)]), detector.rule.smooth_windows)
         hit = bool(scores[:, labels.index(label)].max() >= thresholds[label])
@@ -347,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "eval")
+    parser.add_argument("--line", choices=sorted(LINES), default="noisy",
+                        help="the line the evaluation audio goes through (see LINES)")
     parser.add_argument("--sweep-smoothing", action="store_true",
                         help="only compare smoothing lengths 1-8 on val (writes smoothing_val.json)")
     parser.add_argument("--write-threshold", action="store_true",
@@ -354,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.sweep_smoothing:
-        labels, raw = record_split(args.build, "val", args.model, smooth_windows=1)
+        labels, raw = record_split(args.build, "val", args.model, smooth_windows=1, line=args.line)
         result = sweep_smoothing(labels, raw)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "smoothing_val.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -362,26 +374,26 @@ def main(argv: list[str] | None = None) -> int:
             LOG.info("smoothing %d windows: mean best val FRR %.1f%% %s", k, 100 * row["mean"],
                      {name: round(100 * v, 1) for name, v in row["best_frr"].items()})
         return 0
-    labels, val_tracks = record_split(args.build, "val", args.model)
+    labels, val_tracks = record_split(args.build, "val", args.model, line=args.line)
     val = det_rows(labels, val_tracks)
     negatives = [t["negative"] for t in val_tracks.values()]
     shared = group_threshold(negatives, labels, "", BUDGET_FA_PER_HOUR)
     cross = cross_check(val_tracks, labels, THRESHOLD_METHODS)
     method = pick_method(cross, BUDGET_FA_PER_HOUR)
     thresholds = thresholds_by(method, negatives, labels)
-    labels, test_tracks = record_split(args.build, "test", args.model)
+    labels, test_tracks = record_split(args.build, "test", args.model, line=args.line)
     test = det_rows(labels, test_tracks)
     args.out.mkdir(parents=True, exist_ok=True)
     at = lambda rows_by_lang: {lang: next(r for r in rows if abs(r["threshold"] - shared) < 1e-9)  # noqa: E731
                                for lang, rows in rows_by_lang.items()}
-    summary = {"threshold": shared, "thresholds": thresholds, "threshold_method": method,
+    summary = {"line": args.line, "threshold": shared, "thresholds": thresholds, "threshold_method": method,
                "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
                "test": operating_point(labels, test_tracks, thresholds),
                "val": operating_point(labels, val_tracks, thresholds),
                "test_shared_threshold": at(test), "val_cross_check": cross}
-    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, thresholds)
+    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, thresholds, line=args.line)
     if (args.build / "clips_test3.npz").exists():  # the held-out neural voice alone (also inside "test")
-        labels, neural_tracks = record_split(args.build, "test3", args.model)
+        labels, neural_tracks = record_split(args.build, "test3", args.model, line=args.line)
         summary["test3"] = operating_point(labels, neural_tracks, thresholds)
         (args.out / "det_test3.json").write_text(json.dumps(det_rows(labels, neural_tracks), indent=1) + "\n")
     real = find_clips()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kwstrain.channel import apply_channel, make_rirs
+from kwstrain.channel import ChannelConfig, apply_channel, make_rirs
 from kwstrain.synthdata import NEGATIVE, ClipSet
 
 RATE_HZ = 8000
@@ -45,14 +45,17 @@ def _pause(rng: np.random.Generator, low_s: float, high_s: float) -> np.ndarray:
     return np.zeros(int(rng.uniform(low_s, high_s) * RATE_HZ), np.float32)
 
 
-def _assemble(pieces: list[np.ndarray], rng: np.random.Generator, rirs: list[np.ndarray]) -> np.ndarray:
+def _assemble(pieces: list[np.ndarray], rng: np.random.Generator, floor_dbfs: float) -> np.ndarray:
     audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-    floor = rng.standard_normal(audio.size).astype(np.float32) * 10 ** (-60 / 20)
+    floor = rng.standard_normal(audio.size).astype(np.float32) * 10 ** (floor_dbfs / 20)
     return audio + floor
 
 
 def build_streams(clips: ClipSet, language: str, near_miss_texts: set[str], seed: int = 0,
-                  max_positives: int | None = None, max_negative_s: float | None = None) -> dict[str, Stream]:
+                  max_positives: int | None = None, max_negative_s: float | None = None,
+                  channel: ChannelConfig = ChannelConfig(), floor_dbfs: float = -60.0) -> dict[str, Stream]:
+    """The three streams of one language; every utterance through its own random ``channel``,
+    and white noise at ``floor_dbfs`` under the whole stream (the line's own noise)."""
     rng = np.random.default_rng(seed)
     rirs = make_rirs(20, seed=seed + 77)
     lang = [i for i in range(len(clips)) if clips.languages[i] == language]
@@ -72,25 +75,25 @@ def build_streams(clips: ClipSet, language: str, near_miss_texts: set[str], seed
         else:
             prefix = np.zeros(0, np.float32)
         utt = np.concatenate([prefix, _pause(rng, 0.1, 0.6), clips.clip(i)])
-        utt = apply_channel(utt, rng, rirs, [])
+        utt = apply_channel(utt, rng, rirs, [], channel)
         start = cursor + prefix.size + (utt.size - prefix.size - clips.clip(i).size)
         spans.append(KeywordSpan(str(clips.labels[i]), (start + clips.kw_start[i]) / RATE_HZ,
                                  (start + clips.kw_end[i]) / RATE_HZ))
         gap = _pause(rng, 0.8, 1.5)
         pieces += [utt, gap]
         cursor += utt.size + gap.size
-    streams["positive"] = Stream("positive", language, _assemble(pieces, rng, rirs), tuple(spans))
+    streams["positive"] = Stream("positive", language, _assemble(pieces, rng, floor_dbfs), tuple(spans))
     # the conversation grouped by text (a sentence spoken by several voices stays together), so its
     # first and second halves hold different sentences (the two-fold threshold check splits there)
     by_text = sorted(sentences, key=lambda i: (zlib.crc32(str(clips.texts[i]).encode()), i))
     for name, members, limit in (("negative", by_text, max_negative_s), ("near_miss", near, None)):
         pieces, total = [], 0
         for i in members:
-            utt = apply_channel(clips.clip(i), rng, rirs, [])
+            utt = apply_channel(clips.clip(i), rng, rirs, [], channel)
             gap = _pause(rng, 0.15, 0.6)
             pieces += [utt, gap]
             total += utt.size + gap.size
             if limit is not None and total >= limit * RATE_HZ:
                 break
-        streams[name] = Stream(name, language, _assemble(pieces, rng, rirs), ())
+        streams[name] = Stream(name, language, _assemble(pieces, rng, floor_dbfs), ())
     return streams

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lineguard.kws.features import BATCH_FRAMES, FeatureConfig, StreamingLogMel, frame_count, log_mel, mel_filterbank
+from lineguard.kws.features import (BATCH_FRAMES, FeatureConfig, StreamingLogMel, frame_count, log_mel, mel_filterbank,
+                                   mel_floor)
 
 
 def _audio(seconds: float = 1.3, seed: int = 0) -> np.ndarray:
@@ -73,3 +74,32 @@ def test_streaming_buffer_is_bounded_and_reset_restarts():
 def test_block_frames_must_be_positive():
     with pytest.raises(ValueError):
         StreamingLogMel(block_frames=0)
+
+
+def test_noise_floor_is_the_mel_power_of_white_noise_at_that_level():
+    floored = FeatureConfig(floor_dbfs=-55.0)
+    silence = log_mel(np.zeros(8000, np.float32), floored)
+    assert np.array_equal(silence, np.broadcast_to(np.log(mel_floor(floored)).astype(np.float32), silence.shape))
+    noise = (np.random.default_rng(3).standard_normal(8000 * 20) * 10 ** (-55 / 20)).astype(np.float32)
+    measured = np.exp(log_mel(noise, FeatureConfig(floor_dbfs=None)).astype(np.float64)).mean(axis=0)
+    expected = mel_floor(floored) - mel_floor(FeatureConfig(floor_dbfs=None))
+    assert np.allclose(measured, expected, rtol=0.1)
+    assert np.all(np.log(expected) > np.log(mel_floor(FeatureConfig(floor_dbfs=None))) + 5)  # far above LOG_FLOOR
+
+
+def test_noise_floor_leaves_speech_level_audio_alone_and_streams_the_same():
+    floored = FeatureConfig(floor_dbfs=-55.0)
+    audio = _audio()  # tone at about -13 dBFS plus noise at -26 dBFS
+    change = np.abs(log_mel(audio, floored) - log_mel(audio, FeatureConfig(floor_dbfs=None)))
+    assert change.mean() < 0.005 and change.max() < 0.1  # 29 dB below the noise: a few dips of single bins move
+    stream = StreamingLogMel(floored, block_frames=4)
+    blocks = [stream.process(audio[start : start + 333]) for start in range(0, audio.size, 333)]
+    assert np.array_equal(np.concatenate(blocks).reshape(-1, 40), log_mel(audio, floored, block_frames=4))
+
+
+def test_noise_floor_round_trips_through_model_metadata():
+    for floor in (None, -55.0):
+        config = FeatureConfig(floor_dbfs=floor)
+        assert FeatureConfig.from_dict(config.to_dict()) == config
+    older = FeatureConfig(floor_dbfs=None).to_dict()  # models exported before the floor existed
+    assert "floor_dbfs" not in older and FeatureConfig.from_dict(older).floor_dbfs is None

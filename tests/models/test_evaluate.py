@@ -1,11 +1,12 @@
-"""Threshold choice of the evaluation script on hand-made score tracks (no model)."""
+"""Threshold choice of the evaluation script on hand-made score tracks (no model), and its two lines."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from kwstrain import evaluate as ev
-from kwstrain.streams import KeywordSpan, Stream
+from kwstrain.streams import KeywordSpan, Stream, build_streams
+from kwstrain.synthdata import NEGATIVE, ClipSet
 
 LABELS = ("_none", "ko_a", "en_b")
 HOP_S = 0.04
@@ -106,3 +107,28 @@ def test_smoothing_sweep_rewards_a_keyword_that_lasts_over_a_one_window_spike():
     out = ev.sweep_smoothing(LABELS, raw, windows=(1, 3), budgets=(0.5,))
     assert out[1]["best_frr"] == {"en <= 0.5": 1.0}
     assert out[3]["best_frr"] == {"en <= 0.5": 0.0} and out[3]["mean"] == 0.0
+
+
+def _tone_clips(n: int = 6) -> ClipSet:
+    t = np.arange(2400) / 8000
+    burst = (0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32)
+    clip = np.concatenate([burst, np.zeros(4000, np.float32), burst])
+    audio = np.tile(clip, n)
+    labels = np.array(["en_idiot"] + [NEGATIVE] * (n - 1))
+    return ClipSet(audio, np.arange(n + 1) * clip.size, labels, np.array(["en"] * n), np.array(["espeak:x"] * n),
+                   np.array([f"text {i}" for i in range(n)]), np.full(n, 6400), np.full(n, clip.size))
+
+
+def _quietest_frames_dbfs(audio: np.ndarray) -> float:
+    frames = audio[: audio.size // 160 * 160].reshape(-1, 160).astype(np.float64)
+    return float(np.percentile(10 * np.log10(np.mean(frames**2, axis=1) + 1e-20), 10))
+
+
+def test_quiet_line_adds_no_noise_but_its_floor():
+    clips = _tone_clips()
+    for line, low, high in (("quiet", -78.0, -72.0), ("noisy", -62.0, 0.0)):
+        channel, floor_dbfs = ev.LINES[line]
+        streams = build_streams(clips, "en", set(), seed=3, channel=channel, floor_dbfs=floor_dbfs)
+        assert len(streams["positive"].spans) == 1
+        for name in ("positive", "negative"):
+            assert low < _quietest_frames_dbfs(streams[name].audio) < high, (line, name)

@@ -40,9 +40,13 @@ class FeatureConfig:
     mel_bins: int = MEL_BINS
     mel_low_hz: float = MEL_LOW_HZ
     mel_high_hz: float = MEL_HIGH_HZ
+    # a noise floor in the features: each mel bin's power gets that of white noise at this RMS level
+    # (dBFS) added, so digital silence and a quiet line look like the noisy lines the model learned
+    # on (None: no floor but ``LOG_FLOOR``)
+    floor_dbfs: float | None = -55.0
 
     def to_dict(self) -> dict[str, float | int]:
-        return {
+        out = {
             "sample_rate_hz": self.sample_rate_hz,
             "window_samples": self.window_samples,
             "hop_samples": self.hop_samples,
@@ -51,6 +55,9 @@ class FeatureConfig:
             "mel_low_hz": self.mel_low_hz,
             "mel_high_hz": self.mel_high_hz,
         }
+        if self.floor_dbfs is not None:
+            out["floor_dbfs"] = self.floor_dbfs
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, float | int]) -> "FeatureConfig":
@@ -62,6 +69,7 @@ class FeatureConfig:
             mel_bins=int(data["mel_bins"]),
             mel_low_hz=float(data["mel_low_hz"]),
             mel_high_hz=float(data["mel_high_hz"]),
+            floor_dbfs=None if data.get("floor_dbfs") is None else float(data["floor_dbfs"]),
         )
 
 
@@ -103,6 +111,19 @@ def _window(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
     return win
 
 
+@lru_cache(maxsize=8)
+def mel_floor(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """What is added to every frame's mel powers before the log, shape ``(mel_bins,)``:
+    ``LOG_FLOOR``, plus with ``floor_dbfs`` the expected mel power of white noise of that RMS
+    level (per FFT bin ``sigma^2 * sum(window^2)``, summed through the mel filters)."""
+    floor = np.full(config.mel_bins, LOG_FLOOR, dtype=np.float64)
+    if config.floor_dbfs is not None:
+        sigma2 = 10.0 ** (config.floor_dbfs / 10.0)
+        floor += sigma2 * float(np.sum(_window(config) ** 2)) * mel_filterbank(config).sum(axis=0)
+    floor.setflags(write=False)
+    return floor
+
+
 def frame_count(n_samples: int, config: FeatureConfig = FeatureConfig()) -> int:
     """Number of complete frames in ``n_samples`` samples."""
     if n_samples < config.window_samples:
@@ -113,15 +134,16 @@ def frame_count(n_samples: int, config: FeatureConfig = FeatureConfig()) -> int:
 def frames_to_log_mel(frames: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
     """Log-mel of already-cut frames, shape ``(n, window_samples)`` -> ``(n, mel_bins)``."""
     frames = np.asarray(frames)
-    blocks = _log_mel_blocks(frames, _window(config), mel_filterbank(config), config.fft_size, max(1, len(frames)))
+    blocks = _log_mel_blocks(frames, _window(config), mel_filterbank(config), config.fft_size, max(1, len(frames)),
+                             mel_floor(config))
     return blocks.reshape(-1, config.mel_bins)
 
 
 def _log_mel_blocks(frames: np.ndarray, window: np.ndarray, bank: np.ndarray, fft_size: int,
-                    block_frames: int) -> np.ndarray:
+                    block_frames: int, floor: np.ndarray) -> np.ndarray:
     """Log-mel of ``n_blocks * block_frames`` cut frames, shape ``(n_blocks, block_frames, mel_bins)``.
 
-    Hann window, power spectrum, mel filters, log: float64 throughout, float32
+    Hann window, power spectrum, mel filters, + ``floor``, log: float64 throughout, float32
     out. Every step but the mel product works row by row (the FFT transforms
     each row on its own, the rest is elementwise), and the mel product is one
     ``(block_frames, bins) @ (bins, mel_bins)`` BLAS product per block; so a
@@ -133,7 +155,7 @@ def _log_mel_blocks(frames: np.ndarray, window: np.ndarray, bank: np.ndarray, ff
     np.multiply(parts, parts, out=parts)
     power = parts[:, 0::2] + parts[:, 1::2]  # |X|^2, a new C-contiguous array
     mel = power.reshape(-1, block_frames, power.shape[1]) @ bank  # numpy calls BLAS once per block
-    mel += LOG_FLOOR
+    mel += floor
     return np.log(mel, out=mel).astype(np.float32)
 
 
@@ -180,6 +202,7 @@ class StreamingLogMel:
         self._index = starts[:, None] + np.arange(config.window_samples)[None, :]
         self._window = _window(config)
         self._bank = mel_filterbank(config)
+        self._floor = mel_floor(config)
         self._buffer = np.zeros(0, dtype=np.float32)
         self.frames_emitted = 0
 
@@ -208,4 +231,4 @@ class StreamingLogMel:
 
     def _batch(self, samples: np.ndarray, n_blocks: int) -> np.ndarray:
         frames = samples[self._index[: n_blocks * self.block_frames]]
-        return _log_mel_blocks(frames, self._window, self._bank, self.config.fft_size, self.block_frames)
+        return _log_mel_blocks(frames, self._window, self._bank, self.config.fft_size, self.block_frames, self._floor)
