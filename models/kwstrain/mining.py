@@ -12,7 +12,7 @@ import logging
 
 import numpy as np
 
-from kwstrain.channel import apply_channel, non_speech
+from kwstrain.channel import ChannelConfig, apply_channel, non_speech
 from kwstrain.synthdata import NEGATIVE, ClipSet
 from kwstrain.windows import WINDOW_FRAMES
 from lineguard.kws.features import FeatureConfig, log_mel
@@ -27,7 +27,8 @@ def _dense_windows(feats: np.ndarray, hop_frames: int) -> np.ndarray:
 
 def mine_hard_negatives(model, clips: ClipSet, rirs: list[np.ndarray], noise_bank: list[np.ndarray],
                         max_clips: int, score_floor: float, keep: int, seed: int,
-                        hop_frames: int = 4, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+                        hop_frames: int = 4, config: FeatureConfig = FeatureConfig(),
+                        channel: ChannelConfig = ChannelConfig()) -> np.ndarray:
     """Up to ``keep`` negative windows (float16) whose top keyword score >= ``score_floor``."""
     rng = np.random.default_rng(seed)
     negatives = [i for i in range(len(clips)) if clips.labels[i] == NEGATIVE]
@@ -55,7 +56,7 @@ def mine_hard_negatives(model, clips: ClipSet, rirs: list[np.ndarray], noise_ban
         audio = np.concatenate([pre, clips.clip(int(i))])
         if n % 10 == 0:
             audio = np.concatenate([audio, non_speech(config.sample_rate_hz, rng)])
-        audio = apply_channel(audio, rng, rirs, noise_bank)
+        audio = apply_channel(audio, rng, rirs, noise_bank, channel)
         windows = _dense_windows(log_mel(audio, config), hop_frames)
         batch.append(windows)
         pending += len(windows)

@@ -161,11 +161,12 @@ def _training_windows(build: Path, preset: Preset, labels: list[str], splits: tu
     return x, y, (xv, yv), train_clips, rirs, noise
 
 
-def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, plan: TrainPlan,
+def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, plan: TrainPlan, windows: WindowPlan,
                      labels: list[str], build: Path, out: Path, extra: dict | None = None) -> dict:
     for round_index in range(plan.hard_negative_rounds if plan.finetune_epochs > 0 else 0):
         hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
-                                   plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17 + round_index)
+                                   plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17 + round_index,
+                                   channel=windows.channel)
         if len(hard):
             x = np.concatenate([x, hard, hard])
             y = np.concatenate([y, np.zeros(2 * len(hard), np.int32)])
@@ -192,7 +193,8 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     labels = ["_none"] + [k.id for k in keywords]
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.train_splits)
     model, history = train_model(x, y, len(labels), preset.train, preset.shape, val=val)
-    return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, preset.train, labels, build, out)
+    return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, preset.train, preset.windows, labels,
+                            build, out)
 
 
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
@@ -211,7 +213,7 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     model, _, _ = from_tflite(start, preset.shape)
     plan = preset.continue_train
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val)
-    return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, labels, build, out,
+    return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, preset.windows, labels, build, out,
                             {"continued_from": start.name,
                              "continued_on": list(preset.continue_splits)})
 

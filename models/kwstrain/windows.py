@@ -43,6 +43,8 @@ class WindowPlan:
     # the neural voice is the most natural-sounding and has the fewest clips: each of its
     # clips is channel-augmented this many times more often than the others
     neural_copies: int = 1
+    # the telephone channel every clip goes through (noise, reverb, codecs, level, clipping)
+    channel: ChannelConfig = ChannelConfig()
 
 
 def _perturb_rate(audio: np.ndarray, rate: float) -> np.ndarray:
@@ -81,8 +83,7 @@ def _windows_from_clip(feats: np.ndarray, label_index: int, kw_frames: tuple[int
 
 
 def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noise_bank: list[np.ndarray],
-                  plan: WindowPlan, config: FeatureConfig = FeatureConfig(),
-                  channel: ChannelConfig = ChannelConfig()) -> tuple[np.ndarray, np.ndarray]:
+                  plan: WindowPlan, config: FeatureConfig = FeatureConfig()) -> tuple[np.ndarray, np.ndarray]:
     """All windows of a clip set, ``(x float16 (n, 100, 40), y int32 (n,))``; class 0 = none."""
     rng = np.random.default_rng(plan.seed)
     index = {name: i for i, name in enumerate(labels)}
@@ -106,7 +107,7 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
             speech = _perturb_rate(clips.clip(i), rate)
             audio = np.concatenate([np.zeros(pre, np.float32), speech,
                                     np.zeros(int(POST_PAD_S * config.sample_rate_hz), np.float32)])
-            audio = apply_channel(audio, rng, rirs, noise_bank, channel) + _noise_floor(audio.size, rng)
+            audio = apply_channel(audio, rng, rirs, noise_bank, plan.channel) + _noise_floor(audio.size, rng)
             feats = log_mel(audio, config)
             kw = None
             if label != NEGATIVE:
@@ -116,7 +117,7 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
                 ys.append(y)
     for _ in range(plan.non_speech_clips):
         n = int(rng.uniform(1.2, 3.0) * config.sample_rate_hz)
-        audio = apply_channel(non_speech(n, rng), rng, rirs, noise_bank, channel) + _noise_floor(n, rng)
+        audio = apply_channel(non_speech(n, rng), rng, rirs, noise_bank, plan.channel) + _noise_floor(n, rng)
         feats = log_mel(audio, config)
         for end, y in _windows_from_clip(feats, 0, None, plan, rng):
             xs.append(feats[end - WINDOW_FRAMES : end].astype(np.float16))
