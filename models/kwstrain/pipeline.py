@@ -4,7 +4,10 @@
 ``train`` builds augmented windows, trains, quantizes and exports the model.
 ``all``   both. ``--preset tiny`` is the few-second version the tests run.
 ``continue`` trains an exported int8 model (``--start``, default the shipped one) further
-on the clips in ``--build``: a few epochs, hard-negative mining, quantize, export.
+on the clips in ``--build``: a few epochs, hard-negative mining, quantize, export
+(``--noise-prob``: the share of training clips that get added noise, default the preset's).
+``soup`` averages the weights of int8 models continued from one start (``--soup A B ...``),
+quantizes and exports the average.
 """
 
 from __future__ import annotations
@@ -218,9 +221,45 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
                              "continued_on": list(preset.continue_splits)})
 
 
+def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
+             models: list[Path], out: Path) -> dict:
+    """Average the weights of ``models`` (int8 models of one network continued from the same
+    start, e.g. on differently noisy lines: a "model soup"), quantize with the training windows
+    of ``preset.continue_splits`` as the representative set, export. Averaging fine-tuned copies
+    of one model keeps them in one basin and smooths over what each learned from its own data."""
+    keywords = select_keywords(load_keywords(keywords_path), enabled)
+    labels = ["_none"] + [k.id for k in keywords]
+    if len(models) < 2:
+        raise ValueError("a soup needs at least two models")
+    for path in models:
+        found = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
+        if found != labels:
+            raise ValueError(f"{path}: its labels {found} are not this keyword set's {labels}")
+    loaded = [from_tflite(path, preset.shape) for path in models]
+    if len({(round(mean, 4), round(std, 4)) for _, mean, std in loaded}) != 1:
+        raise ValueError("the models normalize their input differently: not continued from one start")
+    soup = loaded[0][0]
+    for index, layer in enumerate(soup.layers):
+        weights = [model.layers[index].get_weights() for model, _, _ in loaded]
+        if weights[0]:
+            layer.set_weights([np.mean([w[j] for w in weights], axis=0) for j in range(len(weights[0]))])
+    x, _, val, _, _, _ = _training_windows(build, preset, labels, preset.continue_splits)
+    rep = x[np.random.default_rng(0).choice(len(x), size=min(len(x), preset.continue_train.representative_windows),
+                                            replace=False)]
+    tflite = quantize(soup, rep)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".tflite").write_bytes(tflite)
+    acc = int8_accuracy(tflite, *val)
+    LOG.info("soup of %s -> %s: %d bytes, val window accuracy int8 %.3f", [p.name for p in models],
+             out.with_suffix(".tflite"), len(tflite), acc)
+    write_metadata(out.with_suffix(".json"), labels, FeatureConfig(), WINDOW_FRAMES, HOP_FRAMES, SMOOTH_WINDOWS, {},
+                   {"val_window_accuracy_int8": round(acc, 4), "soup_of": [str(p) for p in models]})
+    return {"bytes": len(tflite), "int8_accuracy": acc}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kwstrain.pipeline", description=__doc__)
-    parser.add_argument("stage", choices=["data", "train", "all", "continue"])
+    parser.add_argument("stage", choices=["data", "train", "all", "continue", "soup"])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="full")
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--keywords", type=Path, default=MODELS_DIR / "keywords.toml")
@@ -228,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "lineguard_kws")
     parser.add_argument("--start", type=Path, default=MODELS_DIR / "lineguard_kws.tflite",
                         help="continue: the int8 model to continue training")
+    parser.add_argument("--noise-prob", type=float, default=None,
+                        help="continue: share of training clips given added noise (default: the preset's)")
+    parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
@@ -236,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     preset = PRESETS[args.preset]
+    if args.noise_prob is not None:
+        if not 0.0 <= args.noise_prob <= 1.0:
+            parser.error(f"--noise-prob must be within 0..1, got {args.noise_prob}")
+        preset = replace(preset, windows=replace(preset.windows, channel=replace(preset.windows.channel,
+                                                                                  noise_prob=args.noise_prob)))
     args.build.mkdir(parents=True, exist_ok=True)
     if args.stage in ("data", "all"):
         run_data(args.build, preset, args.keywords, args.enable, args.workers, args.splits)
@@ -243,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         run_train(args.build, preset, args.keywords, args.enable, args.out)
     if args.stage == "continue":
         run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out)
+    if args.stage == "soup":
+        run_soup(args.build, preset, args.keywords, args.enable, args.soup, args.out)
     return 0
 
 
