@@ -236,9 +236,9 @@ def record_split(build: Path, split: str, model: Path, seed: int = 0, max_negati
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
     detector = build_detector(None, {}, model, REFRACTORY_S)
     tracks = {}
+    channel, floor_dbfs = LINES[line]
     for language in sorted({k.language for k in keywords}):
         near_texts = {w for k in keywords if k.language == language for w in k.near_misses}
-        channel, floor_dbfs = LINES[line]
         streams = build_streams(clips, language, near_texts, seed=seed, max_negative_s=max_negative_s,
                                 channel=channel, floor_dbfs=floor_dbfs)
         tracks[language] = {name: record_track(detector, s, smooth_windows) for name, s in streams.items()}
@@ -300,13 +300,13 @@ def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[st
     detector = build_detector(None, {}, model, REFRACTORY_S)
     labels = detector.rule.labels
     rng, rirs = np.random.default_rng(seed), make_rirs(10, seed=seed + 5)
+    channel, floor_dbfs = LINES[line]
     groups: dict[str, list[bool]] = {}
     for i in range(len(clips)):
         label = str(clips.labels[i])
         if label not in labels[1:]:
             continue
         audio = np.concatenate([np.zeros(4000, np.float32), clips.clip(i), np.zeros(8000, np.float32)])
-        channel, floor_dbfs = LINES[line]
         audio = (apply_channel(audio, rng, rirs, [], channel)
                  + rng.standard_normal(audio.size).astype(np.float32) * 10 ** (floor_dbfs / 20))
         detector.reset()

@@ -268,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=Path, default=MODELS_DIR / "lineguard_kws.tflite",
                         help="continue: the int8 model to continue training")
     parser.add_argument("--noise-prob", type=float, default=None,
-                        help="continue: share of training clips given added noise (default: the preset's)")
+                        help="share of training clips given added noise (default: the preset's); continue and "
+                             "train learn from those windows, soup quantizes with them")
     parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
