@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain.channel import ChannelConfig
+from kwstrain.channel import ChannelConfig, apply_channel, make_rirs
 from kwstrain.streams import Stream, build_streams
 from kwstrain.synthdata import load_split
 from lineguard.kws.base import Detection
@@ -294,8 +294,6 @@ def breakdown_by_voice(build: Path, split: str, model: Path, thresholds: dict[st
                        line: str = "noisy") -> dict:
     """Per voice group: share of keyword clips (alone, own channel) whose right keyword
     reaches its threshold (smoothed). Shows which unseen voices the model misses."""
-    from kwstrain.channel import apply_channel, make_rirs
-
     clips = load_split(build, split)
     detector = build_detector(None, {}, model, REFRACTORY_S)
     labels = detector.rule.labels
