@@ -257,6 +257,20 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
     return {"bytes": len(tflite), "int8_accuracy": acc}
 
 
+def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None) -> Preset:
+    """``preset`` on another line (share of training clips given added noise) and/or with another
+    seed for window augmentation and hard-negative mining: the copies a soup averages."""
+    if noise_prob is not None:
+        if not 0.0 <= noise_prob <= 1.0:
+            raise ValueError(f"--noise-prob must be within 0..1, got {noise_prob}")
+        preset = replace(preset, windows=replace(preset.windows, channel=replace(preset.windows.channel,
+                                                                                  noise_prob=noise_prob)))
+    if seed is not None:
+        preset = replace(preset, windows=replace(preset.windows, seed=seed),
+                         continue_train=replace(preset.continue_train, seed=seed))
+    return preset
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kwstrain.pipeline", description=__doc__)
     parser.add_argument("stage", choices=["data", "train", "all", "continue", "soup"])
@@ -270,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise-prob", type=float, default=None,
                         help="share of training clips given added noise (default: the preset's); continue and "
                              "train learn from those windows, soup quantizes with them")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="continue: seed of the window augmentation and of hard-negative mining (default: the preset's); "
+                             "copies for a soup differ by line and seed")
     parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
@@ -278,12 +295,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="add train2 for 300 more positives per keyword (did not help: see MODEL_CARD.md)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    preset = PRESETS[args.preset]
-    if args.noise_prob is not None:
-        if not 0.0 <= args.noise_prob <= 1.0:
-            parser.error(f"--noise-prob must be within 0..1, got {args.noise_prob}")
-        preset = replace(preset, windows=replace(preset.windows, channel=replace(preset.windows.channel,
-                                                                                  noise_prob=args.noise_prob)))
+    try:
+        preset = varied(PRESETS[args.preset], args.noise_prob, args.seed)
+    except ValueError as exc:
+        parser.error(str(exc))
     args.build.mkdir(parents=True, exist_ok=True)
     if args.stage in ("data", "all"):
         run_data(args.build, preset, args.keywords, args.enable, args.workers, args.splits)

@@ -122,3 +122,17 @@ def test_a_sentence_starting_with_dashes_is_spoken_not_parsed_as_an_option(tmp_p
     audio = tts.synthesize("-- said that this belief is old", voice, home)
     plain = tts.synthesize("said that this belief is old", voice, home)
     assert abs(audio.size - plain.size) < 0.1 * plain.size
+
+
+def test_soup_copies_vary_line_and_seed_and_nothing_else():
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    copy = pipeline.varied(full, noise_prob=0.3, seed=4)
+    assert copy.windows.channel.noise_prob == 0.3 and copy.windows.seed == 4 and copy.continue_train.seed == 4
+    # the window cache is keyed by the window plan: another copy never reuses these windows
+    assert repr(copy.windows) != repr(full.windows) != repr(pipeline.varied(full, seed=4).windows)
+    assert copy.continue_splits == full.continue_splits and copy.continue_train.epochs == full.continue_train.epochs
+    assert pipeline.varied(full) == full
+    with pytest.raises(ValueError, match="--noise-prob must be within 0..1, got 1.5"):
+        pipeline.varied(full, noise_prob=1.5)
