@@ -250,7 +250,7 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".tflite").write_bytes(tflite)
     acc = int8_accuracy(tflite, *val)
-    LOG.info("soup of %s -> %s: %d bytes, val window accuracy int8 %.3f", [p.name for p in models],
+    LOG.info("soup of %s -> %s: %d bytes, val window accuracy int8 %.3f", [str(p) for p in models],
              out.with_suffix(".tflite"), len(tflite), acc)
     write_metadata(out.with_suffix(".json"), labels, FeatureConfig(), WINDOW_FRAMES, HOP_FRAMES, SMOOTH_WINDOWS, {},
                    {"val_window_accuracy_int8": round(acc, 4), "soup_of": [str(p) for p in models]})
