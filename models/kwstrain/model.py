@@ -9,7 +9,7 @@ constants from the training set, so the device feeds raw log-mel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class ModelShape:
     block_channels: tuple[int, ...] = (64, 64, 96, 96)
     block_strides: tuple[int, ...] = (2, 1, 2, 1)
     kernel_frames: int = 5
+    head_channels: int = 32  # the pointwise convolution before the flatten
     dense_units: int = 64
     dropout: float = 0.2
     freq_mask_bins: int = 6  # SpecAugment during training only (0 = off)
@@ -139,7 +140,7 @@ def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = M
         x = norm_relu(layers.DepthwiseConv1D(shape.kernel_frames, strides=stride, padding="same",
                                              use_bias=not batch_norm)(x))
         x = norm_relu(layers.Conv1D(channels, 1, use_bias=not batch_norm)(x))
-    x = norm_relu(layers.Conv1D(32, 1, use_bias=not batch_norm)(x))
+    x = norm_relu(layers.Conv1D(shape.head_channels, 1, use_bias=not batch_norm)(x))
     x = layers.Flatten()(x)
     x = layers.Dropout(shape.dropout)(x)
     x = layers.Dense(shape.dense_units, activation="relu")(x)
@@ -167,7 +168,8 @@ def _dequantized(interp, index: int) -> np.ndarray:
 def from_tflite(path, shape: ModelShape = ModelShape()):
     """A trainable float Keras model (``batch_norm=False``) holding the weights of an
     int8 model exported by :func:`kwstrain.train.quantize` (dequantized; batch norms
-    are already folded into the biases). Returns ``(model, mean, std)``."""
+    are already folded into the biases). Returns ``(model, mean, std)``. The head's width
+    (``head_channels``, ``dense_units``) is the file's; the rest of ``shape`` must match it."""
     import tensorflow as tf
 
     interp = tf.lite.Interpreter(model_path=str(path))
@@ -180,6 +182,9 @@ def from_tflite(path, shape: ModelShape = ModelShape()):
     convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
     dense = [op for op in ops if op["op_name"] == "FULLY_CONNECTED"]
     num_classes = int(interp._get_tensor_details(int(dense[-1]["outputs"][0]), 0)["shape"][-1])
+    if convs and len(dense) == 2:  # the head's width is read from the file: narrow and widened models load alike
+        shape = replace(shape, head_channels=int(interp._get_tensor_details(int(convs[-1]["inputs"][1]), 0)["shape"][0]),
+                        dense_units=int(interp._get_tensor_details(int(dense[0]["outputs"][0]), 0)["shape"][-1]))
     model = build_model(num_classes, mean, std, shape, batch_norm=False)
     import keras
 
@@ -202,3 +207,44 @@ def from_tflite(path, shape: ModelShape = ModelShape()):
             raise ValueError(f"{path}: layer {layer.name} needs a kernel {expected}, the model has {kernel.shape}")
         layer.set_weights([kernel, bias])
     return model, mean, std
+
+
+def widen_head(model, mean: float, std: float, shape: ModelShape, wider: ModelShape, seed: int = 0):
+    """The same function as ``model`` (from :func:`from_tflite` with ``shape``, which also gives
+    ``mean`` and ``std``) in a network with more head channels and dense units (``wider``; all
+    else equal): Net2WiderNet, every new unit a copy of an existing one whose outgoing weights
+    are shared among the copies. Training then continues from there (dropout after the flatten
+    tells the copies apart). One ``seed``, one copy map: copies widened alike can be souped."""
+    if replace(shape, head_channels=wider.head_channels, dense_units=wider.dense_units) != wider:
+        raise ValueError("widen_head only widens the head: head_channels and dense_units")
+    if wider.head_channels < shape.head_channels or wider.dense_units < shape.dense_units:
+        raise ValueError("widen_head cannot narrow a network")
+    rng = np.random.default_rng(seed)
+
+    def mapping(old: int, new: int) -> tuple[np.ndarray, np.ndarray]:
+        source = np.concatenate([np.arange(old), rng.integers(0, old, new - old)])
+        return source, np.bincount(source, minlength=old)[source].astype(np.float32)
+
+    layers = [layer for layer in model.layers if layer.get_weights()]
+    target = build_model(layers[-1].get_weights()[0].shape[1], mean, std, wider, batch_norm=False)
+    new_layers = [layer for layer in target.layers if layer.get_weights()]
+    for old_layer, new_layer in zip(layers[:-3], new_layers[:-3]):
+        new_layer.set_weights(old_layer.get_weights())
+    (hk, hb), (dk, db), (lk, lb) = (layer.get_weights() for layer in layers[-3:])
+    head, head_count = mapping(shape.head_channels, wider.head_channels)
+    dense, dense_count = mapping(shape.dense_units, wider.dense_units)
+    frames = dk.shape[0] // shape.head_channels
+    dk = dk.reshape(frames, shape.head_channels, -1)[:, head] / head_count[None, :, None]
+    new_layers[-3].set_weights([hk[..., head], hb[head]])
+    new_layers[-2].set_weights([dk.reshape(frames * wider.head_channels, -1)[:, dense], db[dense]])
+    new_layers[-1].set_weights([lk[dense] / dense_count[:, None], lb])
+    return target
+
+
+def head_of(model, shape: ModelShape = ModelShape()) -> ModelShape:
+    """``shape`` with the head width of the Keras ``model`` (as built by :func:`build_model`)."""
+    import keras
+
+    convs = [layer for layer in model.layers if type(layer) is keras.layers.Conv1D]
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    return replace(shape, head_channels=int(convs[-1].filters), dense_units=int(dense[0].units))

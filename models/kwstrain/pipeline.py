@@ -25,7 +25,7 @@ import numpy as np
 from kwstrain import neural, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
-from kwstrain.model import ModelShape, from_tflite
+from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
 from kwstrain.realclips import find_clips, real_windows
 from kwstrain.train import TrainPlan, finetune, int8_accuracy, quantize, train_model, write_metadata
 from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
@@ -213,7 +213,12 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         raise ValueError(f"{start}: its labels {start_labels} are not this keyword set's {labels}; "
                          "a new keyword needs a full `train`")
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
-    model, _, _ = from_tflite(start, preset.shape)
+    model, mean, std = from_tflite(start, preset.shape)
+    narrow = head_of(model, preset.shape)
+    if narrow != preset.shape:  # a start narrower in the head grows into the preset's network first
+        model = widen_head(model, mean, std, narrow, preset.shape)  # one copy map for all: copies stay soupable
+        LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, narrow.head_channels,
+                 preset.shape.head_channels, narrow.dense_units, preset.shape.dense_units)
     plan = preset.continue_train
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val)
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, preset.windows, labels, build, out,
@@ -236,6 +241,8 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         if found != labels:
             raise ValueError(f"{path}: its labels {found} are not this keyword set's {labels}")
     loaded = [from_tflite(path, preset.shape) for path in models]
+    if len({head_of(model) for model, _, _ in loaded}) != 1:
+        raise ValueError("the models differ in their head's width: not one network")
     if len({(round(mean, 4), round(std, 4)) for _, mean, std in loaded}) != 1:
         raise ValueError("the models normalize their input differently: not continued from one start")
     soup = loaded[0][0]
@@ -257,9 +264,17 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
     return {"bytes": len(tflite), "int8_accuracy": acc}
 
 
-def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None) -> Preset:
+def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None,
+           head_channels: int | None = None, dense_units: int | None = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
-    seed for window augmentation and hard-negative mining: the copies a soup averages."""
+    seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
+    a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`)."""
+    for name, value in (("--head-channels", head_channels), ("--dense-units", dense_units)):
+        if value is not None and not 1 <= value <= 512:
+            raise ValueError(f"{name} must be within 1..512, got {value}")
+    if head_channels is not None or dense_units is not None:
+        preset = replace(preset, shape=replace(preset.shape, head_channels=head_channels or preset.shape.head_channels,
+                                               dense_units=dense_units or preset.shape.dense_units))
     if noise_prob is not None:
         if not 0.0 <= noise_prob <= 1.0:
             raise ValueError(f"--noise-prob must be within 0..1, got {noise_prob}")
@@ -287,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None,
                         help="continue: seed of the window augmentation and of hard-negative mining (default: the preset's); "
                              "copies for a soup differ by line and seed")
+    parser.add_argument("--head-channels", type=int, default=None,
+                        help="continue/train: channels of the pointwise convolution before the flatten (default: the preset's)")
+    parser.add_argument("--dense-units", type=int, default=None,
+                        help="continue/train: units of the hidden dense layer (default: the preset's); continue widens "
+                             "a narrower start first, keeping its function")
     parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
@@ -296,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        preset = varied(PRESETS[args.preset], args.noise_prob, args.seed)
+        preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units)
     except ValueError as exc:
         parser.error(str(exc))
     args.build.mkdir(parents=True, exist_ok=True)

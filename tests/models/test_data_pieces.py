@@ -136,3 +136,15 @@ def test_soup_copies_vary_line_and_seed_and_nothing_else():
     assert pipeline.varied(full) == full
     with pytest.raises(ValueError, match="--noise-prob must be within 0..1, got 1.5"):
         pipeline.varied(full, noise_prob=1.5)
+
+
+def test_a_wider_head_changes_the_network_and_not_the_windows():
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    wide = pipeline.varied(full, head_channels=48, dense_units=96)
+    assert (wide.shape.head_channels, wide.shape.dense_units) == (48, 96)
+    assert wide.shape.block_channels == full.shape.block_channels and wide.windows == full.windows
+    assert pipeline.varied(full, dense_units=96).shape.head_channels == full.shape.head_channels
+    with pytest.raises(ValueError, match="--dense-units must be within 1..512, got 0"):
+        pipeline.varied(full, dense_units=0)

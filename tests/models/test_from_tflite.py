@@ -62,3 +62,30 @@ def test_from_tflite_rejects_a_model_of_another_shape():
 
     with pytest.raises(ValueError, match="lineguard_kws.tflite"):
         from_tflite(SHIPPED, ModelShape(block_channels=(64, 64, 96)))
+
+
+def test_widening_the_head_keeps_the_function_and_fits_the_size_budget(tmp_path):
+    from dataclasses import replace
+
+    from kwstrain.model import ModelShape, head_of, widen_head
+    from kwstrain.train import quantize
+
+    model, mean, std = from_tflite(SHIPPED)
+    narrow = head_of(model)
+    wider = replace(narrow, head_channels=narrow.head_channels + 16, dense_units=narrow.dense_units + 32)
+    grown = widen_head(model, mean, std, narrow, wider, seed=3)
+    assert head_of(grown) == wider and grown.count_params() > model.count_params()
+    windows = _speech_windows(tmp_path)
+    before, after = model.predict(windows, verbose=0), grown.predict(windows, verbose=0)
+    # the same logits up to float rounding (copies share their outgoing weights)
+    assert np.abs(before - after).max() < 1e-4 * float(np.abs(before).max())
+    # exported int8, read back at its own (wider) head: the size budget still holds
+    path = tmp_path / "wide.tflite"
+    path.write_bytes(quantize(grown, windows[:64]))
+    assert path.stat().st_size <= 150 * 1024
+    again, _, _ = from_tflite(path)
+    assert head_of(again) == wider
+    with pytest.raises(ValueError, match="narrow"):
+        widen_head(model, mean, std, narrow, replace(narrow, dense_units=narrow.dense_units - 1))
+    with pytest.raises(ValueError, match="only widens the head"):
+        widen_head(model, mean, std, narrow, replace(wider, kernel_frames=3))
