@@ -215,7 +215,9 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
     model, mean, std = from_tflite(start, preset.shape)
     narrow = head_of(model, preset.shape)
-    if narrow != preset.shape:  # a start narrower in the head grows into the preset's network first
+    grows = preset.shape.head_channels >= narrow.head_channels and preset.shape.dense_units >= narrow.dense_units
+    if narrow != preset.shape and grows:
+        # a start narrower in the head grows into the preset's network first (a wider one keeps its width)
         model = widen_head(model, mean, std, narrow, preset.shape)  # one copy map for all: copies stay soupable
         LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, narrow.head_channels,
                  preset.shape.head_channels, narrow.dense_units, preset.shape.dense_units)
