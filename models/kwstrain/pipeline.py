@@ -214,13 +214,13 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
                          "a new keyword needs a full `train`")
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
     model, mean, std = from_tflite(start, preset.shape)
-    narrow = head_of(model, preset.shape)
-    grows = preset.shape.head_channels >= narrow.head_channels and preset.shape.dense_units >= narrow.dense_units
-    if narrow != preset.shape and grows:
+    found = head_of(model, preset.shape)  # the start's own head width
+    grows = preset.shape.head_channels >= found.head_channels and preset.shape.dense_units >= found.dense_units
+    if found != preset.shape and grows:
         # a start narrower in the head grows into the preset's network first (a wider one keeps its width)
-        model = widen_head(model, mean, std, narrow, preset.shape)  # one copy map for all: copies stay soupable
-        LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, narrow.head_channels,
-                 preset.shape.head_channels, narrow.dense_units, preset.shape.dense_units)
+        model = widen_head(model, mean, std, found, preset.shape)  # one copy map for all: copies stay soupable
+        LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, found.head_channels,
+                 preset.shape.head_channels, found.dense_units, preset.shape.dense_units)
     plan = preset.continue_train
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val)
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, preset.windows, labels, build, out,

@@ -67,7 +67,7 @@ def test_from_tflite_rejects_a_model_of_another_shape():
 def test_widening_the_head_keeps_the_function_and_fits_the_size_budget(tmp_path):
     from dataclasses import replace
 
-    from kwstrain.model import ModelShape, head_of, widen_head
+    from kwstrain.model import head_of, widen_head
     from kwstrain.train import quantize
 
     model, mean, std = from_tflite(SHIPPED)
