@@ -47,19 +47,21 @@ KWS_BUILD := models/build
 # head (Net2WiderNet) and continued the same four ways, averaged again; evaluated on both lines
 SOUP_COPIES := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 WIDE_HEAD   := --head-channels 48 --dense-units 96
+# $(call continue_copies,START,PREFIX,FLAGS): START continued once per SOUP_COPIES line into KWS_BUILD/PREFIX<name>
+define continue_copies
+for copy in $(SOUP_COPIES); do set -- $$(echo $$copy | tr : ' '); \
+	$(KWS_PY) -m kwstrain.pipeline continue --noise-prob $$2 --seed $$3 $(3) \
+		--start $(1) --out $(KWS_BUILD)/$(2)$$1/lineguard_kws || exit 1; done
+endef
+# $(call copies_of,PREFIX): the models continue_copies wrote under PREFIX
+copies_of = $(foreach copy,$(SOUP_COPIES),$(KWS_BUILD)/$(1)$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
 model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
 	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9
 	$(KWS_PY) -m kwstrain.pipeline train --out $(KWS_BUILD)/base/lineguard_kws
-	for copy in $(SOUP_COPIES); do set -- $$(echo $$copy | tr : ' '); \
-		$(KWS_PY) -m kwstrain.pipeline continue --noise-prob $$2 --seed $$3 \
-			--start $(KWS_BUILD)/base/lineguard_kws.tflite --out $(KWS_BUILD)/$$1/lineguard_kws || exit 1; done
-	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/soup/lineguard_kws \
-		--soup $(foreach copy,$(SOUP_COPIES),$(KWS_BUILD)/$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
-	for copy in $(SOUP_COPIES); do set -- $$(echo $$copy | tr : ' '); \
-		$(KWS_PY) -m kwstrain.pipeline continue --noise-prob $$2 --seed $$3 $(WIDE_HEAD) \
-			--start $(KWS_BUILD)/soup/lineguard_kws.tflite --out $(KWS_BUILD)/wide-$$1/lineguard_kws || exit 1; done
-	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 $(WIDE_HEAD) \
-		--soup $(foreach copy,$(SOUP_COPIES),$(KWS_BUILD)/wide-$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
+	$(call continue_copies,$(KWS_BUILD)/base/lineguard_kws.tflite,,)
+	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/soup/lineguard_kws --soup $(call copies_of,)
+	$(call continue_copies,$(KWS_BUILD)/soup/lineguard_kws.tflite,wide-,$(WIDE_HEAD))
+	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --soup $(call copies_of,wide-)
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold
 	$(KWS_PY) -m kwstrain.evaluate --line quiet --out models/eval/quiet
 
