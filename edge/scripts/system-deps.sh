@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages LineGuard's tools and tests need, if missing.
+# (festvox-*: the keyword spotter's training voices, ~65 MB; kwstrain/tts.py, kwstrain/accent.py)
 set -euo pipefail
 need=()
 for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festival \
-           festvox-kdlpc16k festvox-us-slt-hts fortunes postgresql chromium chromium-driver; do
+           festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts fortunes postgresql chromium chromium-driver \
+           festvox-czech-dita festvox-czech-krb festvox-czech-machac festvox-czech-ph \
+           festvox-suopuhe-lj festvox-suopuhe-mv festvox-italp16k festvox-itapc16k; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

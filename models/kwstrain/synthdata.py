@@ -13,7 +13,10 @@ of them, ``jf_nezumi`` is heard only in val (mixed half-and-half or more with a
 training voice) and in test (alone). A split named ``<base><digit>`` adds clips
 to ``<base>``: :func:`load_split` merges them (evaluation); training names the
 sets it learns from (:func:`load_splits`). ``train7`` is Piper's one English
-voice (:mod:`kwstrain.piper_voice`) reading both languages, for training only.
+voice (:mod:`kwstrain.piper_voice`) reading both languages, for training only;
+``train11`` festival's diphone voices: eight Czech, Finnish and Italian speakers
+reading both languages with an accent (:mod:`kwstrain.accent`) and, for English,
+the native ``kal_diphone`` — also for training only.
 
 A clip is one utterance; positives record where the keyword starts and ends
 (segments are synthesized separately with the same voice and joined), so
@@ -39,7 +42,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train3": 1700, "val3": 2700, "test3": 3700,  # *3: the neural engine
                "train4": 1800, "train5": 1900, "train6": 1600,
                "train7": 1650, "train8": 1750, "train9": 1850, "train10": 1950, "val2": 2500,  # train4-6, 8: more neural speakers; train7: piper; train9-10: extrapolated Kokoro speakers; val2: more val conversation
-               "val4": 2800, "test4": 3800}  # val4, test4: more conversation, for thresholds and false accepts/hour
+               "val4": 2800, "test4": 3800,
+               "train11": 1150}  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone  # val4, test4: more conversation, for thresholds and false accepts/hour
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
@@ -63,7 +67,9 @@ class SplitPlan:
     voices_per_sentence: int = 1
     near_miss_voices: int = 4
     carrier_prob: float = 0.5
-    neural: str = ""  # "kokoro" or "piper": every voice from that neural engine ("" = the classic engines)
+    # "kokoro", "piper" or "accent": every voice from that engine ("" = the classic engines). "accent" is
+    # festival's foreign diphone voices (and, for English, a quarter kal_diphone): not neural, but train-only too
+    neural: str = ""
     # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
     # voice by up to this factor (0 = convex mixtures only)
     style_spread: float = 0.0
@@ -117,13 +123,29 @@ def piper_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     return tts.Voice("piper", name, language, speed_wpm=length_percent, rate_factor=rng.uniform(0.88, 1.15))
 
 
+def accent_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+    """An accented diphone speaker (or, for a quarter of English, festival's native ``kal_diphone``):
+    training splits only, these voices have no unheard twins."""
+    if _base(split) != "train":
+        raise ValueError(f"split {split}: the accent engine's voices train only")
+    from kwstrain import accent
+
+    rate_factor = rng.uniform(0.88, 1.15)
+    if language == "en" and rng.random() < 0.25 and "kal_diphone" in tts.festival_voices_installed():
+        return tts.Voice("festival", "kal_diphone", language, rate_factor=rate_factor)
+    name, stretch = accent.random_name(rng, language)
+    return tts.Voice("accent", name, language, speed_wpm=stretch, rate_factor=rate_factor)
+
+
 def split_voice(rng: random.Random, language: str, split: str, neural: str = "", style_spread: float = 0.0) -> tts.Voice:
+    if neural == "accent":
+        return accent_voice(rng, language, split)
     if neural == "kokoro":
         return kokoro_voice(rng, language, split, style_spread)
     if neural == "piper":
         return piper_voice(rng, language, split)
     if neural:
-        raise ValueError(f"unknown neural engine {neural!r} (kokoro or piper)")
+        raise ValueError(f"unknown engine {neural!r} (kokoro, piper or accent)")
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)

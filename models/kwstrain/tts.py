@@ -31,11 +31,11 @@ ESPEAK_EN_DIALECTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp"
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak", "flite", "festival", "kokoro" or "piper"
+    engine: str  # "espeak", "flite", "festival", "kokoro", "piper" or "accent" (:mod:`kwstrain.accent`)
     name: str  # espeak language+variant, flite/festival voice name, kokoro "lang|voice=weight,...",
-    # piper "lang|noise_scale|noise_w"
+    # piper "lang|noise_scale|noise_w", accent "festival voice|lang"
     language: str  # "ko" or "en"
-    speed_wpm: int = 170  # kokoro: speed in percent; piper: length scale in percent
+    speed_wpm: int = 170  # kokoro: speed in percent; piper: length scale in percent; accent: duration stretch
     pitch: int = 50
     variant_text: str = ""  # espeak-ng variant file body ("" = stock)
     rate_factor: float = 1.0  # resampling speed/pitch perturbation
@@ -124,7 +124,8 @@ def _parse_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
 def _to_8k(x: np.ndarray, rate_hz: int, rate_factor: float) -> np.ndarray:
     source_rate = int(round(rate_hz * rate_factor))  # pretend another rate: speed+pitch change
     g = np.gcd(source_rate, RATE_HZ)
-    return resample_poly(x, RATE_HZ // g, source_rate // g).astype(np.float32)
+    # a full-scale voice can overshoot 1.0 after resampling (ringing): clip as a sound card would
+    return np.clip(resample_poly(x, RATE_HZ // g, source_rate // g), -1.0, 1.0).astype(np.float32)
 
 
 def _espeak(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
@@ -165,13 +166,20 @@ def _kokoro(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     return neural.synthesize_wav(text, voice.name, voice.language, voice.speed_wpm / 100.0)
 
 
+def _accent(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    from kwstrain import accent
+
+    return accent.synthesize_wav(text, voice.name, voice.speed_wpm, workdir)
+
+
 def _piper(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     from kwstrain import piper_voice
 
     return piper_voice.synthesize_wav(text, voice.name, voice.speed_wpm / 100.0)
 
 
-ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival, "kokoro": _kokoro, "piper": _piper}
+ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival, "kokoro": _kokoro, "piper": _piper,
+           "accent": _accent}
 
 
 def trim_silence(x: np.ndarray, threshold: float = 0.01, pad_samples: int = 160) -> np.ndarray:

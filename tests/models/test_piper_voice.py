@@ -58,7 +58,7 @@ def test_piper_trains_only():
     assert voice.engine == "piper"
     with pytest.raises(ValueError, match="trains only"):
         synthdata.split_voice(random.Random(0), "en", "test7", "piper")
-    with pytest.raises(ValueError, match="unknown neural engine"):
+    with pytest.raises(ValueError, match="unknown engine"):
         synthdata.split_voice(random.Random(0), "en", "train7", "bark")
 
 

@@ -1,0 +1,89 @@
+"""Accented diphone speakers: festival's Czech, Finnish and Italian voices reading
+Korean and English from espeak-ng phonemes (kwstrain/accent.py)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kwstrain import accent, synthdata, tts
+
+
+def test_english_is_respelled_in_each_orthography():
+    ipa = "fˈʌk juː , ʃˈʌt ˌʌp , θˈæŋk juː"
+    assert accent.respell(ipa, "cs") == "fak jú šat ap tenk jú"
+    assert accent.respell(ipa, "fi") == "fak juu sat ap tängk juu"
+    assert accent.respell(ipa, "it") == "fac iu sciat ap tenc iu"
+
+
+def test_korean_tense_consonants_double_where_the_language_has_long_ones():
+    ipa = "s-ibˈɐɫ ɡˈɛsɛq-ˌi"  # 씨발 개새끼 as espeak-ng writes them
+    assert accent.respell(ipa, "cs", korean=True) == "sibal geseki"
+    assert accent.respell(ipa, "fi", korean=True) == "ssibal gesekki"
+    assert accent.respell(ipa, "it", korean=True) == "ssibal ghesecchi"  # g, k before e: gh, ch
+
+
+def test_korean_eo_is_o_and_palatals_absorb_j():
+    ipa = "q-ˈʌdʑjʌ"  # 꺼져
+    assert accent.respell(ipa, "cs", korean=True) == "kodžo"
+    assert accent.respell(ipa, "it", korean=True) == "ccogio"
+    assert accent.respell("ʌ", "cs") == "a"  # English ʌ stays a
+
+
+def test_czech_keeps_d_t_n_hard_before_i():
+    assert accent.respell("ˈɪdɪət", "cs") == "idyet"  # not the soft ďi
+    assert accent.respell("tˈiː nˈiː", "cs") == "tý ný"
+
+
+def test_italian_soft_and_hard_c_g():
+    assert accent.respell("kˈɪl", "it") == "chil"
+    assert accent.respell("tʃˈiː tʃˈɑː", "it") == "ci cia"
+    assert accent.respell("ɡˈɛt ɡˈɑːt", "it") == "ghet gat"
+
+
+def test_every_respelling_fits_its_voice_encoding():
+    ipa = accent.espeak_ipa("지랄하네 좆같네 뭐 하는 거야", "ko") + " " + accent.espeak_ipa("the weather is nice, shut up", "en-us")
+    for orthography, encoding in accent.ENCODING.items():
+        spelled = accent.respell(ipa, orthography, korean=True)
+        spelled.encode(encoding)  # raises if a letter cannot be written
+        assert spelled and not set(spelled) - set("abcdefghijklmnopqrstuvwxyzäöáéíóúýčšž ")
+
+
+def test_names_round_trip_and_reject_malformed():
+    rng = random.Random(5)
+    names = [accent.random_name(rng, lang) for lang in ("ko", "en") * 20]
+    for name, stretch in names:
+        voice, language = accent.parse_name(name)
+        assert voice in accent.VOICES and language in ("ko", *accent.ENGLISH_ACCENTS) and 85 <= stretch <= 125
+    assert {accent.parse_name(n)[0] for n, _ in names} == set(accent.VOICES)
+    with pytest.raises(ValueError, match="festival voice"):
+        accent.parse_name("kal_diphone|en-us")
+    with pytest.raises(ValueError, match="festival voice"):
+        accent.parse_name("czech_dita")
+
+
+def test_accent_voices_train_only():
+    voices = [synthdata.split_voice(random.Random(i), "en", "train11", "accent") for i in range(40)]
+    assert {v.engine for v in voices} <= {"accent", "festival"} and "accent" in {v.engine for v in voices}
+    assert all(v.name == "kal_diphone" for v in voices if v.engine == "festival")
+    assert all(synthdata.split_voice(random.Random(i), "ko", "train11", "accent").engine == "accent" for i in range(10))
+    with pytest.raises(ValueError, match="train only"):
+        synthdata.split_voice(random.Random(0), "ko", "test11", "accent")
+
+
+@pytest.mark.skipif(shutil.which("text2wave") is None or len(accent.installed()) < len(accent.VOICES),
+                    reason="festival's Czech/Finnish/Italian voices not installed (edge/scripts/system-deps.sh)")
+@pytest.mark.parametrize("voice", sorted(accent.VOICES))
+def test_each_voice_speaks_a_keyword_at_8k(voice: str, tmp_path: Path):
+    slow = tts.Voice("accent", f"{voice}|ko", "ko", speed_wpm=125)
+    fast = tts.Voice("accent", f"{voice}|ko", "ko", speed_wpm=85)
+    audio = tts.synthesize("개새끼", slow, tmp_path)
+    assert audio.dtype == np.float32 and 0.25 * tts.RATE_HZ < audio.size < 2.0 * tts.RATE_HZ
+    assert 0.05 < float(np.max(np.abs(audio))) <= 1.0
+    assert audio.size > 1.2 * tts.synthesize("개새끼", fast, tmp_path).size  # the duration stretch works
+    english = tts.synthesize("shut up", tts.Voice("accent", f"{voice}|en-us", "en", speed_wpm=100), tmp_path)
+    assert 0.25 * tts.RATE_HZ < english.size < 2.0 * tts.RATE_HZ
