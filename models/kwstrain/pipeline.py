@@ -5,7 +5,8 @@
 ``all``   both. ``--preset tiny`` is the few-second version the tests run.
 ``continue`` trains an exported int8 model (``--start``, default the shipped one) further
 on the clips in ``--build``: a few epochs, hard-negative mining, quantize, export
-(``--noise-prob``: the share of training clips that get added noise, default the preset's).
+(``--noise-prob``: the share of training clips that get added noise, default the preset's;
+``--continue-splits``: the clip sets it learns from, default the preset's).
 ``soup`` averages the weights of int8 models continued from one start (``--soup A B ...``),
 quantizes and exports the average.
 """
