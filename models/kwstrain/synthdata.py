@@ -42,8 +42,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train3": 1700, "val3": 2700, "test3": 3700,  # *3: the neural engine
                "train4": 1800, "train5": 1900, "train6": 1600,
                "train7": 1650, "train8": 1750, "train9": 1850, "train10": 1950, "val2": 2500,  # train4-6, 8: more neural speakers; train7: piper; train9-10: extrapolated Kokoro speakers; val2: more val conversation
-               "val4": 2800, "test4": 3800,
-               "train11": 1150}  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone  # val4, test4: more conversation, for thresholds and false accepts/hour
+               "val4": 2800, "test4": 3800,  # val4, test4: more conversation, for thresholds and false accepts/hour
+               "train11": 1150}  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
