@@ -44,24 +44,34 @@ KWS_BUILD := models/build
 
 # the shipped recipe (MODEL_CARD.md): a base model, continued copies on differently noisy lines
 # (share of clips with added noise) and seeds, their weights averaged; that soup widened in the
-# head (Net2WiderNet) and continued the same four ways, averaged again; evaluated on both lines
-SOUP_COPIES := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
-WIDE_HEAD   := --head-channels 48 --dense-units 96
-# $(call continue_copies,START,PREFIX,FLAGS): START continued once per SOUP_COPIES line into KWS_BUILD/PREFIX<name>
+# head (Net2WiderNet) and continued the same four ways, averaged again; that soup continued once
+# more on two lines, each with and without the accented speakers (train11), averaged a third time;
+# evaluated on both lines. (Continue copies one after the other: two at once need ~26 GB.)
+SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
+ROUND3       := noisy:0.85:0 quiet:0.3:0
+WIDE_HEAD    := --head-channels 48 --dense-units 96
+WITH_ACCENTS := --continue-splits train train7 train8 train9 train11
+# $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
+# into KWS_BUILD/PREFIX<name>
 define continue_copies
-for copy in $(SOUP_COPIES); do set -- $$(echo $$copy | tr : ' '); \
+for copy in $(or $(4),$(SOUP_COPIES)); do set -- $$(echo $$copy | tr : ' '); \
 	$(KWS_PY) -m kwstrain.pipeline continue --noise-prob $$2 --seed $$3 $(3) \
 		--start $(1) --out $(KWS_BUILD)/$(2)$$1/lineguard_kws || exit 1; done
 endef
-# $(call copies_of,PREFIX): the models continue_copies wrote under PREFIX
-copies_of = $(foreach copy,$(SOUP_COPIES),$(KWS_BUILD)/$(1)$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
+# $(call copies_of,PREFIX[,LINES]): the models continue_copies wrote under PREFIX
+copies_of = $(foreach copy,$(or $(2),$(SOUP_COPIES)),$(KWS_BUILD)/$(1)$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
 model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
-	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9
+	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9 train11
 	$(KWS_PY) -m kwstrain.pipeline train --out $(KWS_BUILD)/base/lineguard_kws
 	$(call continue_copies,$(KWS_BUILD)/base/lineguard_kws.tflite,,)
 	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/soup/lineguard_kws --soup $(call copies_of,)
 	$(call continue_copies,$(KWS_BUILD)/soup/lineguard_kws.tflite,wide-,$(WIDE_HEAD))
-	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --soup $(call copies_of,wide-)
+	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/wide-soup/lineguard_kws \
+		--soup $(call copies_of,wide-)
+	$(call continue_copies,$(KWS_BUILD)/wide-soup/lineguard_kws.tflite,r3-,$(WIDE_HEAD),$(ROUND3))
+	$(call continue_copies,$(KWS_BUILD)/wide-soup/lineguard_kws.tflite,r3a-,$(WIDE_HEAD) $(WITH_ACCENTS),$(ROUND3))
+	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --soup $(call copies_of,r3-,$(ROUND3)) \
+		$(call copies_of,r3a-,$(ROUND3))
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold
 	$(KWS_PY) -m kwstrain.evaluate --line quiet --out models/eval/quiet
 
