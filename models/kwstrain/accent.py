@@ -24,6 +24,9 @@ import re
 import subprocess
 from pathlib import Path
 
+from kwstrain.neural import espeak_ipa
+from kwstrain.tts import festival_voices_found
+
 # festival voice -> orthography it reads
 VOICES = {"czech_dita": "cs", "czech_krb": "cs", "czech_machac": "cs", "czech_ph": "cs",
           "suo_fi_lj_diphone": "fi", "hy_fi_mv_diphone": "fi", "lp_diphone": "it", "pc_diphone": "it"}
@@ -101,7 +104,7 @@ def _finnish(word: list[str]) -> str:
     for phone in word:
         base = phone.rstrip(":-")
         letter = {"æ": "ä", "ə": "ö", "ɯ": "u", "tʃ": "ts", "dʒ": "dj", "ʃ": "s", "ʒ": "s", "dz": "ds", "x": "h",
-                  "w": "v", "z": "s", "ŋ": "ng", "b": "b", "g": "g"}.get(base, base)
+                  "w": "v", "z": "s", "ŋ": "ng"}.get(base, base)
         if phone.endswith(":") or phone.endswith("-"):
             letter = letter + letter[-1] if len(letter) == 1 else letter[0] + letter
         out.append(letter)
@@ -142,12 +145,6 @@ def respell(ipa: str, orthography: str, korean: bool = False) -> str:
     return " ".join(w for w in (speller(word) for word in phones(ipa, korean)) if w)
 
 
-def espeak_ipa(text: str, espeak_language: str) -> str:
-    out = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", espeak_language, "--stdin"], input=text,
-                         capture_output=True, text=True, check=True, timeout=60)
-    return out.stdout.replace("\n", " , ")
-
-
 def random_name(rng: random.Random, language: str) -> tuple[str, int]:
     """A random accented speaker: (``name``, duration stretch in percent)."""
     espeak_language = "ko" if language == "ko" else rng.choice(ENGLISH_ACCENTS)
@@ -163,8 +160,7 @@ def parse_name(name: str) -> tuple[str, str]:
 
 
 def installed() -> tuple[str, ...]:
-    root = Path("/usr/share/festival/voices")
-    found = {p.name for p in root.glob("*/*") if p.is_dir()} if root.exists() else set()
+    found = festival_voices_found()
     return tuple(v for v in sorted(VOICES) if v in found)
 
 

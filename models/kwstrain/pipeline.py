@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import accent, neural, piper_voice, synthdata, tts
+from kwstrain import neural, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
@@ -121,10 +121,7 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
             LOG.info("%s: not in this preset, skipped", split)
             continue
         engine = preset.splits[split].neural
-        if engine == "accent" and len(accent.installed()) < len(accent.VOICES):
-            raise RuntimeError(f"split {split} needs festival's voices {sorted(accent.VOICES)}, found "
-                               f"{list(accent.installed())}: run edge/scripts/system-deps.sh")
-        if not engine and (missing := synthdata.missing_voices(split)):
+        if missing := synthdata.missing_voices(split, engine):
             raise RuntimeError(f"split {split} needs {', '.join(missing)}, not installed: run edge/scripts/system-deps.sh")
         if engine in ("kokoro", "piper") and not {"kokoro": neural, "piper": piper_voice}[engine].available():
             raise RuntimeError(f"split {split} needs the {engine} engine: pip install -e '.[train]' "

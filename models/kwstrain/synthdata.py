@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import corpus, tts
+from kwstrain import accent, corpus, tts
 from lineguard.kws.keywords import Keyword
 
 LOG = logging.getLogger(__name__)
@@ -130,8 +130,6 @@ def accent_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     training splits only, these voices have no unheard twins."""
     if _base(split) != "train":
         raise ValueError(f"split {split}: the accent engine's voices train only")
-    from kwstrain import accent
-
     rate_factor = rng.uniform(0.88, 1.15)
     if language == "en" and rng.random() < 0.25 and "kal_diphone" in tts.festival_voices_installed():
         return tts.Voice("festival", "kal_diphone", language, rate_factor=rate_factor)
@@ -165,10 +163,15 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
     return voice
 
 
-def missing_voices(split: str) -> list[str]:
-    """The flite and festival voices ``split`` names that are not installed (its engine being there):
-    a split synthesized without them silently leans on the others (the ``train`` split once lost
-    ``kal_diphone`` that way), so :func:`kwstrain.pipeline.run_data` refuses to start."""
+def missing_voices(split: str, engine: str = "") -> list[str]:
+    """The flite and festival voices ``split`` names (``engine`` "accent": festival's accented voices)
+    that are not installed, the engine itself being there: a split synthesized without them silently
+    leans on the others (the ``train`` split once lost ``kal_diphone`` that way), so
+    :func:`kwstrain.pipeline.run_data` refuses to start. The neural engines have one check of their own."""
+    if engine == "accent":
+        return [f"festival {v}" for v in sorted(accent.VOICES) if v not in accent.installed()]
+    if engine:
+        return []
     base = _base(split)
     missing = []
     if shutil.which("text2wave"):

@@ -208,7 +208,15 @@ def available_engines(language: str) -> tuple[str, ...]:
     return tuple(engines)
 
 
+FESTIVAL_VOICE_ROOT = Path("/usr/share/festival/voices")
+
+
+def festival_voices_found() -> set[str]:
+    """Every festival voice installed (``<root>/<language>/<voice>/``)."""
+    root = FESTIVAL_VOICE_ROOT
+    return {p.name for p in root.glob("*/*") if p.is_dir()} if root.exists() else set()
+
+
 def festival_voices_installed() -> tuple[str, ...]:
-    roots = [Path("/usr/share/festival/voices")]
-    found = {p.name for r in roots if r.exists() for p in r.glob("*/*") if p.is_dir()}
+    found = festival_voices_found()
     return tuple(v for v in FESTIVAL_VOICES if v in found)

@@ -102,3 +102,8 @@ def test_a_split_missing_one_of_its_voices_refuses_to_synthesize(monkeypatch, tm
         pipeline.run_data(tmp_path, pipeline.PRESETS["tiny"], pipeline.MODELS_DIR / "keywords.toml", ["ko_ssibal"], 1,
                           ["train"])
     assert not (tmp_path / "clips_train.npz").exists()
+    # the accented speakers' split the same way
+    assert synthdata.missing_voices("train11", "accent") == []
+    assert synthdata.missing_voices("train3", "kokoro") == []  # the neural engines are checked on their own
+    monkeypatch.setattr(accent, "installed", lambda: ("czech_dita",))
+    assert "festival pc_diphone" in synthdata.missing_voices("train11", "accent")
