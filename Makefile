@@ -11,11 +11,14 @@ EXTRAS  ?= dev,train,central
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml edge/scripts/system-deps.sh
+GNUSPEECH := models/kwstrain/gnuspeech
+
+$(STAMP): pyproject.toml edge/scripts/system-deps.sh $(GNUSPEECH)/package-lock.json
 	edge/scripts/system-deps.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	npm ci --prefix $(GNUSPEECH) --no-audit --no-fund --loglevel=error  # GnuSpeech (training voices)
 	touch $(STAMP)
 
 venv: $(STAMP)  ## create .venv and install LineGuard (+ Debian packages if missing)

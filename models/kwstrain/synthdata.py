@@ -16,7 +16,9 @@ sets it learns from (:func:`load_splits`). ``train7`` is Piper's one English
 voice (:mod:`kwstrain.piper_voice`) reading both languages, for training only;
 ``train11`` festival's diphone voices: eight Czech, Finnish and Italian speakers
 reading both languages with an accent (:mod:`kwstrain.accent`) and, for English,
-the native ``kal_diphone`` — also for training only.
+the native ``kal_diphone`` — also for training only; ``train12`` GnuSpeech, an
+articulatory synthesizer with a new random vocal tract per utterance, reading both
+languages (:mod:`kwstrain.gnuspeech_voice`), for training only.
 
 A clip is one utterance; positives record where the keyword starts and ends
 (segments are synthesized separately with the same voice and joined), so
@@ -45,7 +47,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train4": 1800, "train5": 1900, "train6": 1600,
                "train7": 1650, "train8": 1750, "train9": 1850, "train10": 1950, "val2": 2500,  # train4-6, 8: more neural speakers; train7: piper; train9-10: extrapolated Kokoro speakers; val2: more val conversation
                "val4": 2800, "test4": 3800,  # val4, test4: more conversation, for thresholds and false accepts/hour
-               "train11": 1150}  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone
+               "train11": 1150,  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone
+               "train12": 1250}  # train12: GnuSpeech (articulatory synthesis)
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
@@ -69,8 +72,9 @@ class SplitPlan:
     voices_per_sentence: int = 1
     near_miss_voices: int = 4
     carrier_prob: float = 0.5
-    # "kokoro", "piper" or "accent": every voice from that engine ("" = the classic engines). "accent" is
-    # festival's foreign diphone voices (and, for English, a quarter kal_diphone): not neural, but train-only too
+    # "kokoro", "piper", "accent" or "gnuspeech": every voice from that engine ("" = the classic engines).
+    # "accent" is festival's foreign diphone voices (and, for English, a quarter kal_diphone), "gnuspeech" the
+    # articulatory synthesizer: not neural, but train-only too
     neural: str = ""
     # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
     # voice by up to this factor (0 = convex mixtures only)
@@ -137,7 +141,19 @@ def accent_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     return tts.Voice("accent", name, language, speed_wpm=stretch, rate_factor=rate_factor)
 
 
+def gnuspeech_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+    """A random GnuSpeech vocal tract: training splits only (no held-out twin)."""
+    if _base(split) != "train":
+        raise ValueError(f"split {split}: the gnuspeech engine trains only")
+    from kwstrain.gnuspeech_voice import random_name
+
+    name, tempo = random_name(rng, language)
+    return tts.Voice("gnuspeech", name, language, speed_wpm=tempo, rate_factor=rng.uniform(0.88, 1.15))
+
+
 def split_voice(rng: random.Random, language: str, split: str, neural: str = "", style_spread: float = 0.0) -> tts.Voice:
+    if neural == "gnuspeech":
+        return gnuspeech_voice(rng, language, split)
     if neural == "accent":
         return accent_voice(rng, language, split)
     if neural == "kokoro":
@@ -145,7 +161,7 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
     if neural == "piper":
         return piper_voice(rng, language, split)
     if neural:
-        raise ValueError(f"unknown engine {neural!r} (kokoro, piper or accent)")
+        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent or gnuspeech)")
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)

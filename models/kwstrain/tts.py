@@ -31,11 +31,11 @@ ESPEAK_EN_DIALECTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp"
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak", "flite", "festival", "kokoro", "piper" or "accent" (:mod:`kwstrain.accent`)
+    engine: str  # "espeak", "flite", "festival", "kokoro", "piper", "accent" (:mod:`kwstrain.accent`) or "gnuspeech"
     name: str  # espeak language+variant, flite/festival voice name, kokoro "lang|voice=weight,...",
-    # piper "lang|noise_scale|noise_w", accent "festival voice|lang"
+    # piper "lang|noise_scale|noise_w", accent "festival voice|lang", gnuspeech "seed|lang"
     language: str  # "ko" or "en"
-    speed_wpm: int = 170  # kokoro: speed in percent; piper: length scale in percent; accent: duration stretch
+    speed_wpm: int = 170  # kokoro: speed in percent; piper: length scale in percent; accent: duration stretch; gnuspeech: tempo
     pitch: int = 50
     variant_text: str = ""  # espeak-ng variant file body ("" = stock)
     rate_factor: float = 1.0  # resampling speed/pitch perturbation
@@ -172,6 +172,12 @@ def _accent(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     return accent.synthesize_wav(text, voice.name, voice.speed_wpm, workdir)
 
 
+def _gnuspeech(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    from kwstrain import gnuspeech_voice
+
+    return gnuspeech_voice.synthesize_wav(text, voice.name, voice.speed_wpm, workdir)
+
+
 def _piper(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     from kwstrain import piper_voice
 
@@ -179,7 +185,7 @@ def _piper(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
 
 
 ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival, "kokoro": _kokoro, "piper": _piper,
-           "accent": _accent}
+           "accent": _accent, "gnuspeech": _gnuspeech}
 
 
 def trim_silence(x: np.ndarray, threshold: float = 0.01, pad_samples: int = 160) -> np.ndarray:
