@@ -147,8 +147,9 @@ def request_files(seed: int, tempo: float, dictionary: str) -> dict[str, str]:
         "output_rate": "22050.0", "volume": "60.0", "channels": "1", "balance": "0.0", "waveform": "0",
         "vocal_tract_length_offset": "0.0", "mouth_coefficient": "5000.0", "nose_coefficient": "5000.0",
         "noise_modulation": "1"})
+    # GnuSpeech skips a dictionary's first line (the main dictionary's is its release header)
     return {f"voice_{VOICE}.txt": _config(params["voice"], {}), "trm_control_model.txt": control,
-            "trm.txt": tube, "UserDictionary.txt": dictionary}
+            "trm.txt": tube, "UserDictionary.txt": "LineGuard user dictionary\n" + dictionary}
 
 
 class _Server:

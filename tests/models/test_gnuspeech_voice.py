@@ -98,3 +98,21 @@ def test_server_answers_a_bad_request_and_keeps_serving():
     assert answer == "error bad configuration file name ../evil"
     with tempfile.TemporaryDirectory() as tmp:
         assert gs.synthesize_wav("hello", "3|en", 100, Path(tmp))[:4] == b"RIFF"
+
+
+@needs_engine
+def test_the_user_dictionary_is_read(tmp_path):
+    """Korean reaches GnuSpeech only through the user dictionary: a made-up word lasts as
+    long as the pronunciation written for it (GnuSpeech skips a dictionary's first line)."""
+    import json
+    import wave
+
+    def seconds(entry: str) -> float:
+        out = tmp_path / "w.wav"
+        files = gs.request_files(1, 1.0, f"zqa {entry}\n")
+        assert gs._SERVER.request(json.dumps({"text": "zqa", "out": str(out), "files": files})) == "ok"
+        with wave.open(str(out)) as w:
+            return w.getnframes() / w.getframerate()
+
+    # five more syllables, ~0.4 s more (read as letters, both entries would give the same length)
+    assert seconds("'m_uu.m_uu.m_uu.m_uu.m_uu.m_uu%a") - seconds("'m_uu%a") > 0.25
