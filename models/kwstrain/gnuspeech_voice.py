@@ -23,6 +23,7 @@ in percent.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import subprocess
@@ -187,8 +188,6 @@ _SERVER = _Server()
 
 def synthesize_wav(text: str, name: str, tempo_percent: int, workdir: Path) -> bytes:
     """``text`` (Korean or English) spoken by the GnuSpeech speaker of ``name``; WAV bytes."""
-    import json
-
     seed, language = parse_name(name)
     if language == "ko":
         text, dictionary = korean_text(text)
