@@ -137,11 +137,14 @@ def _config(values: dict[str, float], base: dict[str, str]) -> str:
     return "".join(f"{k} = {v}\n" for k, v in merged.items())
 
 
-def request_files(seed: int, tempo: float, dictionary: str) -> dict[str, str]:
+def request_files(seed: int, tempo: float, dictionary: str, intonation_noise: bool = True) -> dict[str, str]:
+    """The configuration files for one utterance. GnuSpeech's random intonation and pitch drift
+    draw from its own generator; ``intonation_noise=False`` turns them off (the same audio every time)."""
     params = speaker(seed)
+    noise = "1" if intonation_noise else "0"
     control = _config(params["control"], {
         "control_rate": "250.0", "voice_name": VOICE, "tempo": f"{tempo:.3f}", "micro_intonation": "1",
-        "macro_intonation": "1", "intonation_drift": "1", "random_intonation": "1",
+        "macro_intonation": "1", "intonation_drift": noise, "random_intonation": noise,
         "dictionary_1_file": "UserDictionary.txt", "dictionary_2_file": "none",
         "dictionary_3_file": "MainDictionary.txt"})
     tube = _config(params["tube"], {

@@ -67,21 +67,70 @@ def test_gnuspeech_voices_train_only():
 needs_engine = pytest.mark.skipif(not gs.available(), reason="GnuSpeech not installed (`make venv`: node + npm)")
 
 
+def _say(text: str, seed: int, language: str, out: Path) -> np.ndarray:
+    """Speaker ``seed`` saying ``text`` without GnuSpeech's random intonation: 8 kHz float32."""
+    import json
+
+    dictionary = ""
+    if language == "ko":
+        text, dictionary = gs.korean_text(text)
+    files = gs.request_files(seed, 1.0, dictionary, intonation_noise=False)
+    assert gs._SERVER.request(json.dumps({"text": text, "out": str(out), "files": files})) == "ok"
+    pcm, rate = tts._parse_wav_bytes(out.read_bytes())
+    return tts._to_8k(pcm, rate, 1.0)
+
+
+def _median_f0(x: np.ndarray, rate: int = 8000) -> float:
+    """Median pitch of the loud frames (autocorrelation peak, 60–500 Hz)."""
+    n, found = int(0.04 * rate), []
+    loudness = np.sqrt(np.mean(x**2))
+    for start in range(0, x.size - n, n // 2):
+        frame = x[start : start + n] - x[start : start + n].mean()
+        if np.sqrt(np.mean(frame**2)) < 0.3 * loudness:
+            continue
+        ac = np.correlate(frame, frame, "full")[n - 1 :]
+        lag = rate // 500 + int(np.argmax(ac[rate // 500 : rate // 60]))
+        if ac[lag] > 0.5 * ac[0]:
+            found.append(rate / lag)
+    return float(np.median(found))
+
+
 @needs_engine
 @pytest.mark.parametrize("language,text", [("en", "shut up you idiot"), ("ko", "야 개새끼 장난해")])
-def test_speaks_at_8k_with_the_vocal_tract_it_was_given(language, text):
-    """Two speakers of very different tract length: both speak, and the shorter tract
-    puts the spectrum's centre of mass higher (formants scale with 1/length)."""
-    centroids = []
+def test_speaks_at_8k_with_the_voice_it_was_given(language, text, tmp_path):
+    """A man and a child both speak through the engine's normal path; without the engine's
+    random intonation the child's pitch sits as many semitones above the man's as their
+    settings say (glottal reference + offset), within 2 semitones."""
+    pitches = []
     for seed in (1, 2):  # 1: a man (17.9 cm), 2: a child (11.1 cm)
-        voice = tts.Voice("gnuspeech", f"{seed}|{language}", language, speed_wpm=100)
-        audio = tts.synthesize(text, voice, Path("/nonexistent"))
+        audio = tts.synthesize(text, tts.Voice("gnuspeech", f"{seed}|{language}", language, speed_wpm=100),
+                               Path("/nonexistent"))
         assert audio.dtype == np.float32 and 0.5 < audio.size / 8000 < 4.0
         assert np.max(np.abs(audio)) <= 1.0 and np.sqrt(np.mean(audio**2)) > 0.02
-        spectrum = np.abs(np.fft.rfft(audio))
-        centroids.append(float((spectrum * np.fft.rfftfreq(audio.size, 1 / 8000)).sum() / spectrum.sum()))
-    assert gs.speaker(1)["voice"]["vocal_tract_length"] > 17 > 12 > gs.speaker(2)["voice"]["vocal_tract_length"]
-    assert centroids[1] > centroids[0] * 1.1
+        pitches.append(_median_f0(_say(text, seed, language, tmp_path / "steady.wav")))
+    man, child = gs.speaker(1), gs.speaker(2)
+    expected = (child["voice"]["reference_glottal_pitch"] + child["control"]["pitch_offset"]
+                - man["voice"]["reference_glottal_pitch"] - man["control"]["pitch_offset"])
+    assert expected > 10
+    assert abs(12 * np.log2(pitches[1] / pitches[0]) - expected) < 2
+
+
+@needs_engine
+def test_the_vocal_tract_reaches_the_engine(tmp_path):
+    """Same speaker, no random intonation: the same audio twice; only the tract length changed: other audio."""
+    import json
+
+    def say(files: dict) -> bytes:
+        out = tmp_path / "t.wav"
+        assert gs._SERVER.request(json.dumps({"text": "idiot", "out": str(out), "files": files})) == "ok"
+        return out.read_bytes()
+
+    files = gs.request_files(1, 1.0, "", intonation_noise=False)
+    first, again = say(files), say(files)
+    length = f"vocal_tract_length = {gs.speaker(1)['voice']['vocal_tract_length']:.3f}"
+    files["voice_lineguard.txt"] = files["voice_lineguard.txt"].replace(length, "vocal_tract_length = 14.000")
+    shorter = say(files)
+    assert first == again and shorter != first
 
 
 @needs_engine
