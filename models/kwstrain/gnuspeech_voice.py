@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import random
+import select
 import shutil
 import subprocess
 import threading
@@ -36,6 +37,7 @@ from kwstrain.neural import espeak_ipa
 HOME = Path(__file__).resolve().parent / "gnuspeech"
 WASM = HOME / "node_modules" / "@echogarden" / "gnuspeech-wasm" / "wasm" / "gnuspeech.wasm"
 VOICE = "lineguard"  # the voice file written for each utterance: voice_lineguard.txt
+TIMEOUT_S = 60  # per utterance, like the other engines' subprocess timeouts
 
 # words the main dictionary lacks (GnuSpeech notation: syllables ".", phones "_", stress ' and ")
 ENGLISH_WORDS = {"fucking": "'f_a.k_i_ng%a", "asshole": "'aa_s.\"h_uh_uu_l%a", "bullshit": "'b_u_l.\"sh_i_t%a"}
@@ -173,16 +175,18 @@ class _Server:
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
+            answer = ""
             try:
                 self._proc.stdin.write(line + "\n")
                 self._proc.stdin.flush()
-                answer = self._proc.stdout.readline().strip()
+                if select.select([self._proc.stdout], [], [], TIMEOUT_S)[0]:
+                    answer = self._proc.stdout.readline().strip()
             except BrokenPipeError:
-                answer = ""
-            if not answer:  # the synthesizer died on this input
+                pass
+            if not answer:  # the synthesizer died or hung on this input
                 self._proc.kill()
                 self._proc = None
-                raise RuntimeError("GnuSpeech stopped without an answer")
+                raise RuntimeError(f"GnuSpeech gave no answer within {TIMEOUT_S} s (restarted)")
             return answer
 
 

@@ -165,3 +165,13 @@ def test_the_user_dictionary_is_read(tmp_path):
 
     # five more syllables, ~0.4 s more (read as letters, both entries would give the same length)
     assert seconds("'m_uu.m_uu.m_uu.m_uu.m_uu.m_uu%a") - seconds("'m_uu%a") > 0.25
+
+
+@needs_engine
+def test_a_hung_synthesizer_is_restarted(monkeypatch, tmp_path):
+    """No answer in time: the server is killed, the clip fails with a clear error, the next one works."""
+    monkeypatch.setattr(gs, "TIMEOUT_S", 0)  # no synthesis answers in no time
+    with pytest.raises(RuntimeError, match="no answer within 0 s"):
+        gs.synthesize_wav("a long sentence for the synthesizer to say", "4|en", 100, tmp_path)
+    monkeypatch.setattr(gs, "TIMEOUT_S", 60)
+    assert gs.synthesize_wav("hello", "4|en", 100, tmp_path)[:4] == b"RIFF"
