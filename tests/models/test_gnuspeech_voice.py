@@ -67,16 +67,10 @@ def test_gnuspeech_voices_train_only():
 needs_engine = pytest.mark.skipif(not gs.available(), reason="GnuSpeech not installed (`make venv`: node + npm)")
 
 
-def _say(text: str, seed: int, language: str, out: Path) -> np.ndarray:
+def _say(text: str, seed: int, language: str, tmp: Path) -> np.ndarray:
     """Speaker ``seed`` saying ``text`` without GnuSpeech's random intonation: 8 kHz float32."""
-    import json
-
-    dictionary = ""
-    if language == "ko":
-        text, dictionary = gs.korean_text(text)
-    files = gs.request_files(seed, 1.0, dictionary, intonation_noise=False)
-    assert gs._SERVER.request(json.dumps({"text": text, "out": str(out), "files": files})) == "ok"
-    pcm, rate = tts._parse_wav_bytes(out.read_bytes())
+    wav = gs.synthesize_wav(text, f"{seed}|{language}", 100, tmp, intonation_noise=False)
+    pcm, rate = tts._parse_wav_bytes(wav)
     return tts._to_8k(pcm, rate, 1.0)
 
 
@@ -107,7 +101,7 @@ def test_speaks_at_8k_with_the_voice_it_was_given(language, text, tmp_path):
                                Path("/nonexistent"))
         assert audio.dtype == np.float32 and 0.5 < audio.size / 8000 < 4.0
         assert np.max(np.abs(audio)) <= 1.0 and np.sqrt(np.mean(audio**2)) > 0.02
-        pitches.append(_median_f0(_say(text, seed, language, tmp_path / "steady.wav")))
+        pitches.append(_median_f0(_say(text, seed, language, tmp_path)))
     man, child = gs.speaker(1), gs.speaker(2)
     expected = (child["voice"]["reference_glottal_pitch"] + child["control"]["pitch_offset"]
                 - man["voice"]["reference_glottal_pitch"] - man["control"]["pitch_offset"])
@@ -118,12 +112,9 @@ def test_speaks_at_8k_with_the_voice_it_was_given(language, text, tmp_path):
 @needs_engine
 def test_the_vocal_tract_reaches_the_engine(tmp_path):
     """Same speaker, no random intonation: the same audio twice; only the tract length changed: other audio."""
-    import json
-
     def say(files: dict) -> bytes:
-        out = tmp_path / "t.wav"
-        assert gs._SERVER.request(json.dumps({"text": "idiot", "out": str(out), "files": files})) == "ok"
-        return out.read_bytes()
+        gs.speak("idiot", files, tmp_path / "t.wav")
+        return (tmp_path / "t.wav").read_bytes()
 
     files = gs.request_files(1, 1.0, "", intonation_noise=False)
     first, again = say(files), say(files)
@@ -153,13 +144,11 @@ def test_server_answers_a_bad_request_and_keeps_serving():
 def test_the_user_dictionary_is_read(tmp_path):
     """Korean reaches GnuSpeech only through the user dictionary: a made-up word lasts as
     long as the pronunciation written for it (GnuSpeech skips a dictionary's first line)."""
-    import json
     import wave
 
     def seconds(entry: str) -> float:
         out = tmp_path / "w.wav"
-        files = gs.request_files(1, 1.0, f"zqa {entry}\n")
-        assert gs._SERVER.request(json.dumps({"text": "zqa", "out": str(out), "files": files})) == "ok"
+        gs.speak("zqa", gs.request_files(1, 1.0, f"zqa {entry}\n"), out)
         with wave.open(str(out)) as w:
             return w.getnframes() / w.getframerate()
 
