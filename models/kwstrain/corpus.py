@@ -115,24 +115,32 @@ def _clean_korean(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip(" ,.")
 
 
-def korean_sentences() -> list[str]:
-    profane = set(_okt("noun/profane.txt"))
-    texts = list(KO_PHONE)
-    texts += [_clean_korean(t) for t in _okt("example_tweets.txt")]
-    for corpus in ("kobill", "kolaw"):
-        for path in sorted((_konlpy_dir() / "data" / "corpus" / corpus).glob("*.txt")):
-            body = path.read_text(encoding="utf-8", errors="ignore")
-            texts += [_clean_korean(s) for s in re.split(r"(?<=[.?!])\s+|\n", body)]
-    chunks = [c for c in _okt("example_chunks.txt") if 1 < len(c) < 8]
-    rng = random.Random(7)
-    texts += [" ".join(rng.sample(chunks, rng.randint(3, 6))) for _ in range(1500)]
-    blocked = tuple(profane) + KO_BLOCKLIST_STEMS
+def _korean_filter(texts: list[str]) -> list[str]:
+    blocked = tuple(_okt("noun/profane.txt")) + KO_BLOCKLIST_STEMS
     out, seen = [], set()
     for text in texts:
         if 4 <= len(text) <= 60 and text not in seen and not any(b in text for b in blocked):
             seen.add(text)
             out.append(text)
     return out
+
+
+def _chunk_combinations(count: int, seed: int) -> list[str]:
+    """``count`` strings of 3-6 random example chunks: word salad, but real Korean words and endings."""
+    chunks = [c for c in _okt("example_chunks.txt") if 1 < len(c) < 8]
+    rng = random.Random(seed)
+    return [" ".join(rng.sample(chunks, rng.randint(3, 6))) for _ in range(count)]
+
+
+def korean_sentences() -> list[str]:
+    texts = list(KO_PHONE)
+    texts += [_clean_korean(t) for t in _okt("example_tweets.txt")]
+    for corpus in ("kobill", "kolaw"):
+        for path in sorted((_konlpy_dir() / "data" / "corpus" / corpus).glob("*.txt")):
+            body = path.read_text(encoding="utf-8", errors="ignore")
+            texts += [_clean_korean(s) for s in re.split(r"(?<=[.?!])\s+|\n", body)]
+    texts += _chunk_combinations(1500, seed=7)
+    return _korean_filter(texts)
 
 
 def english_sentences(count: int = 3000, seed: int = 11) -> list[str]:
@@ -152,7 +160,7 @@ def english_sentences(count: int = 3000, seed: int = 11) -> list[str]:
     return out
 
 
-def fortune_sentences(limit: int = FORTUNE_SENTENCES, root: Path = FORTUNES_DIR) -> list[str]:
+def fortune_sentences(limit: int | None = FORTUNE_SENTENCES, root: Path = FORTUNES_DIR) -> list[str]:
     """Up to ``limit`` plain English sentences of 4-14 words from the fortunes
     files (Debian ``fortunes``), lower-cased, profanity and keywords filtered,
     chosen by a stable hash; none when the package is not installed."""
@@ -174,6 +182,20 @@ def fortune_sentences(limit: int = FORTUNE_SENTENCES, root: Path = FORTUNES_DIR)
     return sorted(found, key=lambda t: hashlib.sha1(t.encode()).hexdigest())[:limit]
 
 
-def sentences(language: str, split: str) -> list[str]:
-    pool = korean_sentences() if language == "ko" else english_sentences() + fortune_sentences()
+def more_sentences(language: str) -> list[str]:
+    """Texts outside the base pool (:func:`sentences`), for extra training negatives: for English
+    the fortunes sentences past the first ``FORTUNE_SENTENCES``, for Korean 6,000 more chunk
+    combinations (another seed). Val and test never change when this pool does."""
+    if language == "ko":
+        base = set(korean_sentences())
+        return [t for t in _korean_filter(_chunk_combinations(6000, seed=8)) if t not in base]
+    return fortune_sentences(limit=None)[FORTUNE_SENTENCES:]
+
+
+def sentences(language: str, split: str, more: bool = False) -> list[str]:
+    """The ``split``'s share of the base pool (or, with ``more``, of :func:`more_sentences`)."""
+    if more:
+        pool = more_sentences(language)
+    else:
+        pool = korean_sentences() if language == "ko" else english_sentences() + fortune_sentences()
     return [t for t in pool if split_of(t) == split]

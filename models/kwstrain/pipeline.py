@@ -91,6 +91,9 @@ PRESETS = {
             "train11": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="accent"),
             # GnuSpeech (articulatory synthesis, a random vocal tract per utterance) in both languages
             "train12": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="gnuspeech"),
+            # conversation only, 3,000 texts per language that the base pool leaves out (corpus.more_sentences:
+            # fortunes, Korean chunk combinations), classic engines: more sentences against the false-accept tail
+            "train13": synthdata.SplitPlan(0, 3000, near_miss_voices=0, more_texts=True),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },

@@ -48,7 +48,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train7": 1650, "train8": 1750, "train9": 1850, "train10": 1950, "val2": 2500,  # train4-6, 8: more neural speakers; train7: piper; train9-10: extrapolated Kokoro speakers; val2: more val conversation
                "val4": 2800, "test4": 3800,  # val4, test4: more conversation, for thresholds and false accepts/hour
                "train11": 1150,  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone
-               "train12": 1250}  # train12: GnuSpeech (articulatory synthesis)
+               "train12": 1250,  # train12: GnuSpeech (articulatory synthesis)
+               "train13": 1350}  # train13: more conversation texts (negatives only, classic engines)
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
@@ -79,6 +80,8 @@ class SplitPlan:
     # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
     # voice by up to this factor (0 = convex mixtures only)
     style_spread: float = 0.0
+    # negatives from corpus.more_sentences (texts the base pool leaves out) instead of the base pool
+    more_texts: bool = False
 
 
 def _base(split: str) -> str:
@@ -225,7 +228,7 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> lis
     for language in sorted({k.language for k in keywords}):
         if split == "train2":  # train2 adds positives only
             break
-        texts = corpus.sentences(language, _base(split))
+        texts = corpus.sentences(language, _base(split), more=plan.more_texts)
         rng.shuffle(texts)
         if plan.negative_sentences_per_language:
             texts = texts[: plan.negative_sentences_per_language]

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from kwstrain import channel, corpus
+from kwstrain import channel, corpus, synthdata
 from lineguard.kws.keywords import load_keywords
 
 RNG = np.random.default_rng(0)
@@ -55,6 +55,27 @@ def test_splits_are_stable_and_disjoint():
     assert [corpus.split_of(t) for t in texts] == [corpus.split_of(t) for t in texts]
     assert {corpus.split_of(t) for t in texts} == {"train", "val", "test"}
 
+
+def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
+    pytest.importorskip("konlpy")
+    if not corpus.FORTUNES_DIR.is_dir():
+        pytest.skip("Debian fortunes not installed")
+    keywords = load_keywords()
+    for language in ("ko", "en"):
+        base = set(corpus.korean_sentences() if language == "ko" else
+                   corpus.english_sentences() + corpus.fortune_sentences())
+        more = corpus.more_sentences(language)
+        assert len(more) > 3000 and not base & set(more)
+        spellings = [s.lower() for k in keywords if k.language == language for s in k.spellings]
+        assert not [t for t in more if any(s in t.lower() for s in spellings)]
+        # split by the same hash as the base pool: a train split never speaks a val or test text
+        train = corpus.sentences(language, "train", more=True)
+        assert train and {corpus.split_of(t) for t in train} == {"train"}
+    plan = synthdata.SplitPlan(0, 5, near_miss_voices=0, more_texts=True)
+    jobs = synthdata.plan_jobs(tuple(keywords), "train13", plan)
+    more_en = set(corpus.more_sentences("en"))
+    assert len(jobs) == 10 and all(j.label == synthdata.NEGATIVE for j in jobs)
+    assert all(j.parts[0] in more_en for j in jobs if j.language == "en")
 
 def test_companding_round_trips_are_close():
     x = (np.sin(np.linspace(0, 200, 8000)) * 0.5).astype(np.float32)
