@@ -49,12 +49,15 @@ KWS_BUILD := models/build
 # the shipped recipe (MODEL_CARD.md): a base model, continued copies on differently noisy lines
 # (share of clips with added noise) and seeds, their weights averaged; that soup widened in the
 # head (Net2WiderNet) and continued the same four ways, averaged again; that soup continued once
-# more on two lines, each with and without the accented speakers (train11), averaged a third time;
+# more on two lines, each with and without the accented speakers (train11), averaged a third time; that
+# soup continued once more with extra conversation (train13) and averaged with itself (round 4);
 # evaluated on both lines. (Continue copies one after the other: two at once need ~26 GB.)
 SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 ROUND3       := noisy:0.85:0 quiet:0.3:0
 WIDE_HEAD    := --head-channels 48 --dense-units 96
 WITH_ACCENTS := --continue-splits train train7 train8 train9 train11
+# round 4: the third soup continued once on the middle line with train13's extra conversation, averaged with itself
+ROUND4       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13
 # $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
 # into KWS_BUILD/PREFIX<name>
 define continue_copies
@@ -65,7 +68,7 @@ endef
 # $(call copies_of,PREFIX[,LINES]): the models continue_copies wrote under PREFIX
 copies_of = $(foreach copy,$(or $(2),$(SOUP_COPIES)),$(KWS_BUILD)/$(1)$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
 model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
-	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9 train11
+	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9 train11 train13
 	$(KWS_PY) -m kwstrain.pipeline train --out $(KWS_BUILD)/base/lineguard_kws
 	$(call continue_copies,$(KWS_BUILD)/base/lineguard_kws.tflite,,)
 	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/soup/lineguard_kws --soup $(call copies_of,)
@@ -74,8 +77,12 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 		--soup $(call copies_of,wide-)
 	$(call continue_copies,$(KWS_BUILD)/wide-soup/lineguard_kws.tflite,r3-,$(WIDE_HEAD),$(ROUND3))
 	$(call continue_copies,$(KWS_BUILD)/wide-soup/lineguard_kws.tflite,r3a-,$(WIDE_HEAD) $(WITH_ACCENTS),$(ROUND3))
-	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --soup $(call copies_of,r3-,$(ROUND3)) \
-		$(call copies_of,r3a-,$(ROUND3))
+	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/r3-soup/lineguard_kws \
+		--soup $(call copies_of,r3-,$(ROUND3)) $(call copies_of,r3a-,$(ROUND3))
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND4) --start $(KWS_BUILD)/r3-soup/lineguard_kws.tflite \
+		--out $(KWS_BUILD)/r4/lineguard_kws
+	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND4) \
+		--soup $(KWS_BUILD)/r3-soup/lineguard_kws.tflite $(KWS_BUILD)/r4/lineguard_kws.tflite
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold
 	$(KWS_PY) -m kwstrain.evaluate --line quiet --out models/eval/quiet
 
