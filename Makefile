@@ -50,13 +50,13 @@ KWS_BUILD := models/build
 # (share of clips with added noise) and seeds, their weights averaged; that soup widened in the
 # head (Net2WiderNet) and continued the same four ways, averaged again; that soup continued once
 # more on two lines, each with and without the accented speakers (train11), averaged a third time; that
-# soup continued once more with extra conversation (train13) and averaged with itself (round 4);
+# soup continued once more with extra conversation (train13) and averaged with its start (round 4);
 # evaluated on both lines. (Continue copies one after the other: two at once need ~26 GB.)
 SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 ROUND3       := noisy:0.85:0 quiet:0.3:0
 WIDE_HEAD    := --head-channels 48 --dense-units 96
 WITH_ACCENTS := --continue-splits train train7 train8 train9 train11
-# round 4: the third soup continued once on the middle line with train13's extra conversation, averaged with itself
+# round 4: the third soup continued once on the middle line with train13's extra conversation, averaged with its start
 ROUND4       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13
 # $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
 # into KWS_BUILD/PREFIX<name>

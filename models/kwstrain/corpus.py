@@ -182,9 +182,14 @@ def fortune_sentences(limit: int | None = FORTUNE_SENTENCES, root: Path = FORTUN
     return sorted(found, key=lambda t: hashlib.sha1(t.encode()).hexdigest())[:limit]
 
 
+def base_sentences(language: str) -> list[str]:
+    """The texts every split draws its conversation from (train, val and test by hash)."""
+    return korean_sentences() if language == "ko" else english_sentences() + fortune_sentences()
+
+
 def more_sentences(language: str) -> list[str]:
-    """Texts outside the base pool (:func:`sentences`), for extra training negatives: for English
-    the fortunes sentences past the first ``FORTUNE_SENTENCES``, for Korean 6,000 more chunk
+    """Texts outside :func:`base_sentences`, for extra training negatives: for English the
+    fortunes sentences past the first ``FORTUNE_SENTENCES``, for Korean 6,000 more chunk
     combinations (another seed). Val and test never change when this pool does."""
     if language == "ko":
         base = set(korean_sentences())
@@ -193,9 +198,6 @@ def more_sentences(language: str) -> list[str]:
 
 
 def sentences(language: str, split: str, more: bool = False) -> list[str]:
-    """The ``split``'s share of the base pool (or, with ``more``, of :func:`more_sentences`)."""
-    if more:
-        pool = more_sentences(language)
-    else:
-        pool = korean_sentences() if language == "ko" else english_sentences() + fortune_sentences()
+    """The ``split``'s share of :func:`base_sentences` (or, with ``more``, of :func:`more_sentences`)."""
+    pool = more_sentences(language) if more else base_sentences(language)
     return [t for t in pool if split_of(t) == split]

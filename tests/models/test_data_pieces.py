@@ -62,8 +62,7 @@ def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
         pytest.skip("Debian fortunes not installed")
     keywords = load_keywords()
     for language in ("ko", "en"):
-        base = set(corpus.korean_sentences() if language == "ko" else
-                   corpus.english_sentences() + corpus.fortune_sentences())
+        base = set(corpus.base_sentences(language))
         more = corpus.more_sentences(language)
         assert len(more) > 3000 and not base & set(more)
         spellings = [s.lower() for k in keywords if k.language == language for s in k.spellings]
@@ -76,6 +75,7 @@ def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
     more_en = set(corpus.more_sentences("en"))
     assert len(jobs) == 10 and all(j.label == synthdata.NEGATIVE for j in jobs)
     assert all(j.parts[0] in more_en for j in jobs if j.language == "en")
+
 
 def test_companding_round_trips_are_close():
     x = (np.sin(np.linspace(0, 200, 8000)) * 0.5).astype(np.float32)
