@@ -94,6 +94,12 @@ PRESETS = {
             # conversation only, 3,000 texts per language that the base pool leaves out (corpus.more_sentences:
             # fortunes, Korean chunk combinations), classic engines: more sentences against the false-accept tail
             "train13": synthdata.SplitPlan(0, 3000, near_miss_voices=0, more_texts=True),
+            # the rest of the more-pool train texts (English ~3,000, Korean ~1,050), twice by the classic engines'
+            # training voices and once by Piper: a neural voice reading conversation, not only keywords
+            "train14": synthdata.SplitPlan(0, 0, voices_per_sentence=2, near_miss_voices=0, more_texts=True,
+                                           skip_texts_of="train13"),
+            "train15": synthdata.SplitPlan(0, 0, near_miss_voices=0, more_texts=True, skip_texts_of="train13",
+                                           neural="piper"),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },
@@ -140,10 +146,21 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         if engine in ENGINE_INSTALL and not ENGINE_INSTALL[engine][0].available():
             raise RuntimeError(f"split {split} needs the {engine} engine: {ENGINE_INSTALL[engine][1]}")
         started = time.monotonic()
-        jobs = synthdata.plan_jobs(keywords, split, preset.splits[split])
+        jobs = synthdata.plan_jobs(keywords, split, preset.splits[split], _skipped_texts(keywords, preset, split))
         LOG.info("%s: synthesizing %d clips", split, len(jobs))
         synthdata.synthesize_split(jobs, home, build / f"clips_{split}.npz", workers)
         LOG.info("%s: done in %.0f s", split, time.monotonic() - started)
+
+
+def _skipped_texts(keywords, preset: Preset, split: str) -> frozenset[str]:
+    """The conversation texts of the split that ``split``'s plan says to leave out (``skip_texts_of``)."""
+    other = preset.splits[split].skip_texts_of
+    if not other:
+        return frozenset()
+    if other not in preset.splits:
+        raise ValueError(f"split {split}: skip_texts_of names {other!r}, which this preset does not plan")
+    jobs = synthdata.plan_jobs(keywords, other, preset.splits[other])
+    return frozenset(j.parts[0] for j in jobs if j.label == synthdata.NEGATIVE and j.keyword_part < 0)
 
 
 def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "val4": 2800, "test4": 3800,  # val4, test4: more conversation, for thresholds and false accepts/hour
                "train11": 1150,  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone
                "train12": 1250,  # train12: GnuSpeech (articulatory synthesis)
-               "train13": 1350}  # train13: more conversation texts (negatives only, classic engines)
+               "train13": 1350,  # train13: more conversation texts (negatives only, classic engines)
+               "train14": 1450, "train15": 1550}  # the more-pool texts train13 leaves: classic engines, Piper
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
@@ -82,6 +83,8 @@ class SplitPlan:
     style_spread: float = 0.0
     # negatives from corpus.more_sentences (texts the base pool leaves out) instead of the base pool
     more_texts: bool = False
+    # leave out the conversation texts this other split reads (its plan in the same preset)
+    skip_texts_of: str = ""
 
 
 def _base(split: str) -> str:
@@ -210,7 +213,9 @@ def _keyword_parts(rng: random.Random, kw: Keyword, spoken: str, carrier_prob: f
     return (spoken,), 0
 
 
-def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> list[ClipJob]:
+def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan,
+              skip: frozenset[str] = frozenset()) -> list[ClipJob]:
+    """The clips of ``split``; its conversation leaves out the texts in ``skip``."""
     rng = random.Random(SPLIT_SEEDS[split])
     jobs: list[ClipJob] = []
 
@@ -228,7 +233,7 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan) -> lis
     for language in sorted({k.language for k in keywords}):
         if split == "train2":  # train2 adds positives only
             break
-        texts = corpus.sentences(language, _base(split), more=plan.more_texts)
+        texts = [t for t in corpus.sentences(language, _base(split), more=plan.more_texts) if t not in skip]
         rng.shuffle(texts)
         if plan.negative_sentences_per_language:
             texts = texts[: plan.negative_sentences_per_language]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from kwstrain import channel, corpus, synthdata
+from kwstrain import channel, corpus, pipeline, synthdata
 from lineguard.kws.keywords import load_keywords
 
 RNG = np.random.default_rng(0)
@@ -75,6 +76,28 @@ def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
     more_en = set(corpus.more_sentences("en"))
     assert len(jobs) == 10 and all(j.label == synthdata.NEGATIVE for j in jobs)
     assert all(j.parts[0] in more_en for j in jobs if j.language == "en")
+
+
+def test_a_split_can_leave_out_the_texts_another_split_reads():
+    pytest.importorskip("konlpy")
+    if not corpus.FORTUNES_DIR.is_dir():
+        pytest.skip("Debian fortunes not installed")
+    keywords = tuple(load_keywords())
+    first = synthdata.SplitPlan(0, 40, near_miss_voices=0, more_texts=True)
+    rest = synthdata.SplitPlan(0, 0, near_miss_voices=0, more_texts=True, skip_texts_of="train13")
+    preset = replace(pipeline.PRESETS["full"], splits={"train13": first, "train14": rest})
+    skipped = pipeline._skipped_texts(keywords, preset, "train14")
+    read_first = {j.parts[0] for j in synthdata.plan_jobs(keywords, "train13", first)}
+    assert skipped == read_first and len(skipped) == 80
+    jobs = synthdata.plan_jobs(keywords, "train14", rest, skipped)
+    read_rest = {j.parts[0] for j in jobs}
+    assert not read_rest & read_first
+    # together the two splits read every train text of the pool, each once
+    pool = {t for lang in ("en", "ko") for t in corpus.sentences(lang, "train", more=True)}
+    assert read_rest | read_first == pool and len(jobs) == len(pool) - 80
+    with pytest.raises(ValueError, match="train99"):
+        pipeline._skipped_texts(keywords, replace(preset, splits={"train14": replace(rest, skip_texts_of="train99")}),
+                                "train14")
 
 
 def test_companding_round_trips_are_close():
