@@ -248,7 +248,7 @@ def record_split(build: Path, split: str, model: Path, seed: int = 0, max_negati
     return detector.rule.labels, tracks
 
 
-def sweep_smoothing(labels: tuple[str, ...], raw: dict[str, dict[str, Track]], windows: tuple[int, ...] = tuple(range(1, 9)),
+def sweep_smoothing(labels: tuple[str, ...], raw: dict[str, dict[str, Track]], windows: tuple[int, ...] = tuple(range(1, 17)),
                     budgets: tuple[float, ...] = (0.5, 1.0, 5.0)) -> dict[int, dict]:
     """Per smoothing length: the best FRR along the DET within each false-accept budget, per
     language, and their mean (the number the model's ``smooth_windows`` is chosen by, on val)."""
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--line", choices=sorted(LINES), default="noisy",
                         help="the line the evaluation audio goes through (see LINES)")
     parser.add_argument("--sweep-smoothing", action="store_true",
-                        help="only compare smoothing lengths 1-8 on val (writes smoothing_val.json)")
+                        help="only compare smoothing lengths 1-16 windows on val, at the model's step (writes smoothing_val.json)")
     parser.add_argument("--write-threshold", action="store_true",
                         help="store the val-chosen per-keyword thresholds in the model .json")
     args = parser.parse_args(argv)

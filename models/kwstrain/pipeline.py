@@ -35,8 +35,11 @@ from lineguard.kws.keywords import load_keywords, select_keywords
 
 LOG = logging.getLogger("kwstrain")
 MODELS_DIR = Path(__file__).resolve().parents[1]
-HOP_FRAMES = 4
-SMOOTH_WINDOWS = 7  # mean of the last 7 window scores (280 ms): best val DET of 1–8 for model v9 (`evaluate --sweep-smoothing`)
+# the runtime scores a window every 2 frames (20 ms) and smooths over the last 14 (280 ms). 7 windows
+# (280 ms) was the best val DET of 1-8 at a 40 ms step (v9, `evaluate --sweep-smoothing`); the same span
+# at half the step gave v42 1.5 points lower mean val FRR on both lines, for twice the inference (MODEL_CARD.md)
+HOP_FRAMES = 2
+SMOOTH_WINDOWS = 14
 
 
 @dataclass(frozen=True)
