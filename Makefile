@@ -52,7 +52,8 @@ KWS_BUILD := models/build
 # more on two lines, each with and without the accented speakers (train11), averaged a third time; that
 # soup continued once more with extra conversation (train13) and averaged with its start (round 4);
 # that soup continued once more with the rest of the extra conversation (train14, and train15 read by
-# Piper), shipped as it is (round 5); evaluated on both lines. (Continue copies one after the other: two at once need ~26 GB.)
+# Piper), shipped as it is (round 5); evaluated on both lines. (Continue copies one after the other:
+# two at once need ~26 GB.)
 SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 ROUND3       := noisy:0.85:0 quiet:0.3:0
 WIDE_HEAD    := --head-channels 48 --dense-units 96

@@ -163,7 +163,7 @@ def _skipped_texts(keywords, preset: Preset, split: str) -> frozenset[str]:
     if other not in preset.splits:
         raise ValueError(f"split {split}: skip_texts_of names {other!r}, which this preset does not plan")
     jobs = synthdata.plan_jobs(keywords, other, preset.splits[other])
-    return frozenset(j.parts[0] for j in jobs if j.label == synthdata.NEGATIVE and j.keyword_part < 0)
+    return frozenset(j.parts[0] for j in jobs if j.label == synthdata.NEGATIVE)
 
 
 def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:
