@@ -7,6 +7,12 @@ phone-conversation templates below plus sentences from the Debian ``fortunes``
 collection (quotes, jokes, proverbs: a wide everyday vocabulary that the
 templates lack). Each text is assigned to the train, val
 or test split by a stable hash, so no sentence is shared across splits.
+
+Three pools: ``base`` (every split's conversation), ``more`` (texts the base
+pool leaves out, training only) and ``wide`` (training only, other kinds of
+text: the usage examples of the WordNet dictionary for English, the Korean
+LibreOffice help for Korean; both from Debian packages that are downloaded and
+unpacked into the build folder, not installed, :func:`fetch_wide_sources`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ import importlib.util
 import logging
 import random
 import re
+import subprocess
+import tempfile
 import zipfile
+from html import unescape
 from pathlib import Path
 
 LOG = logging.getLogger(__name__)
@@ -26,6 +35,10 @@ EN_BLOCKED_WORDS = re.compile(r"\b(?:fuck|shit|bitch|asshole|bastard|kill|idiot|
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 FORTUNE_SENTENCES = 3000
 FORTUNE_WORDS = (4, 14)
+# the wide pool's sources: Debian packages unpacked into WIDE_ROOT (apt-get download + dpkg-deb -x, no root needed)
+WIDE_PACKAGES = {"en": "wordnet-base", "ko": "libreoffice-help-ko"}
+WIDE_ROOT = Path(__file__).resolve().parents[1] / "build" / "texts"
+POOLS = ("base", "more", "wide")
 
 KO_PHONE = """여보세요 네 안녕하세요
 네 말씀하세요 무엇을 도와드릴까요
@@ -197,7 +210,73 @@ def more_sentences(language: str) -> list[str]:
     return fortune_sentences(limit=None)[FORTUNE_SENTENCES:]
 
 
-def sentences(language: str, split: str, more: bool = False) -> list[str]:
-    """The ``split``'s share of :func:`base_sentences` (or, with ``more``, of :func:`more_sentences`)."""
-    pool = more_sentences(language) if more else base_sentences(language)
-    return [t for t in pool if split_of(t) == split]
+def fetch_wide_sources(root: Path = WIDE_ROOT) -> None:
+    """Download the wide pool's Debian packages and unpack them under ``root``/<package> (once)."""
+    for package in WIDE_PACKAGES.values():
+        target = root / package
+        if (target / ".unpacked").exists():
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run(["apt-get", "download", package], cwd=tmp, capture_output=True, text=True)
+            debs = sorted(Path(tmp).glob("*.deb"))
+            if done.returncode or not debs:
+                raise RuntimeError(f"apt-get download {package} failed: {done.stderr.strip()[-300:]}")
+            target.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(target)], check=True)
+            (target / ".unpacked").write_text(debs[0].name + "\n", encoding="utf-8")
+        LOG.info("unpacked %s into %s", debs[0].name, target)
+
+
+def wordnet_examples(root: Path = WIDE_ROOT / WIDE_PACKAGES["en"]) -> list[str]:
+    """The quoted usage examples of WordNet's glosses ("i like to go fishing on weekends"),
+    4-14 words, plain letters, profanity and keywords filtered, in stable hash order."""
+    folder = root / "usr" / "share" / "wordnet"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} not found: run kwstrain.pipeline data for a wide-pool split, "
+                                "which unpacks wordnet-base there")
+    found: set[str] = set()
+    for part in ("noun", "verb", "adj", "adv"):
+        for line in (folder / f"data.{part}").read_text(encoding="latin-1").splitlines():
+            if line.startswith("  ") or "|" not in line:  # the licence header, or no gloss
+                continue
+            for quoted in re.findall(r'"([^"]+)"', line.split("|", 1)[1]):
+                text = re.sub(r"\s+", " ", quoted).strip().lower()
+                words = len(text.split())
+                if (FORTUNE_WORDS[0] <= words <= FORTUNE_WORDS[1] and re.fullmatch(r"[a-z ,.'?!-]+", text)
+                        and not EN_BLOCKED_WORDS.search(text)):
+                    found.add(text)
+    return sorted(found, key=lambda t: hashlib.sha1(t.encode()).hexdigest())
+
+
+def help_sentences(root: Path = WIDE_ROOT / WIDE_PACKAGES["ko"]) -> list[str]:
+    """Korean sentences and headings of the LibreOffice help pages, none with Latin letters
+    (menu names, product names), cleaned and filtered like the other Korean texts."""
+    folder = root / "usr" / "share" / "libreoffice" / "help" / "ko"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} not found: run kwstrain.pipeline data for a wide-pool split, "
+                                "which unpacks libreoffice-help-ko there")
+    texts: list[str] = []
+    for page in sorted(folder.rglob("*.html")):
+        body = unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8", errors="ignore")))
+        for piece in re.split(r"(?<=[.?!])\s+|\n", body):
+            if re.search(r"[가-힣]", piece) and not re.search(r"[A-Za-z]", piece):
+                text = _clean_korean(piece)
+                if len(text.split()) >= 2:
+                    texts.append(text)
+    return sorted(_korean_filter(texts), key=lambda t: hashlib.sha1(t.encode()).hexdigest())
+
+
+def wide_sentences(language: str, root: Path = WIDE_ROOT) -> list[str]:
+    """The wide pool: other kinds of text than the conversation pools, for training negatives only."""
+    if language == "ko":
+        return help_sentences(root / WIDE_PACKAGES["ko"])
+    return wordnet_examples(root / WIDE_PACKAGES["en"])
+
+
+def sentences(language: str, split: str, pool: str = "base") -> list[str]:
+    """The ``split``'s share of a pool of texts: ``base`` (:func:`base_sentences`), ``more``
+    (:func:`more_sentences`) or ``wide`` (:func:`wide_sentences`)."""
+    if pool not in POOLS:
+        raise ValueError(f"unknown text pool {pool!r} (known: {', '.join(POOLS)})")
+    texts = {"base": base_sentences, "more": more_sentences, "wide": wide_sentences}[pool](language)
+    return [t for t in texts if split_of(t) == split]

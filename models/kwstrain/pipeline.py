@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import gnuspeech_voice, neural, piper_voice, synthdata, tts
+from kwstrain import corpus, gnuspeech_voice, neural, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
@@ -96,12 +96,18 @@ PRESETS = {
             "train12": synthdata.SplitPlan(60, 300, near_miss_voices=2, neural="gnuspeech"),
             # conversation only, 3,000 texts per language that the base pool leaves out (corpus.more_sentences:
             # fortunes, Korean chunk combinations), classic engines: more sentences against the false-accept tail
-            "train13": synthdata.SplitPlan(0, 3000, near_miss_voices=0, more_texts=True),
+            "train13": synthdata.SplitPlan(0, 3000, near_miss_voices=0, texts="more"),
             # the rest of the more-pool train texts (English ~3,000, Korean ~1,050), twice by the classic engines'
             # training voices and once by Piper: a neural voice reading conversation, not only keywords
-            "train14": synthdata.SplitPlan(0, 0, voices_per_sentence=2, near_miss_voices=0, more_texts=True,
+            "train14": synthdata.SplitPlan(0, 0, voices_per_sentence=2, near_miss_voices=0, texts="more",
                                            skip_texts_of="train13"),
-            "train15": synthdata.SplitPlan(0, 0, near_miss_voices=0, more_texts=True, skip_texts_of="train13",
+            "train15": synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="more", skip_texts_of="train13",
+                                           neural="piper"),
+            # the wide pool (corpus.wide_sentences: WordNet's usage examples, the Korean LibreOffice help), 5,000
+            # texts per language in the classic engines' training voices, 2,000 more per language read by Piper:
+            # other kinds of text than the conversation pools, new words and phrasing against the false-accept tail
+            "train16": synthdata.SplitPlan(0, 5000, near_miss_voices=0, texts="wide"),
+            "train17": synthdata.SplitPlan(0, 2000, near_miss_voices=0, texts="wide", skip_texts_of="train16",
                                            neural="piper"),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
@@ -148,6 +154,8 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
             raise RuntimeError(f"split {split} needs {', '.join(missing)}, not installed: run edge/scripts/system-deps.sh")
         if engine in ENGINE_INSTALL and not ENGINE_INSTALL[engine][0].available():
             raise RuntimeError(f"split {split} needs the {engine} engine: {ENGINE_INSTALL[engine][1]}")
+        if preset.splits[split].texts == "wide":
+            corpus.fetch_wide_sources()
         started = time.monotonic()
         jobs = synthdata.plan_jobs(keywords, split, preset.splits[split], _skipped_texts(keywords, preset, split))
         LOG.info("%s: synthesizing %d clips", split, len(jobs))

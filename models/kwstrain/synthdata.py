@@ -50,7 +50,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train11": 1150,  # train11: accented diphone speakers (Czech, Finnish, Italian) and kal_diphone
                "train12": 1250,  # train12: GnuSpeech (articulatory synthesis)
                "train13": 1350,  # train13: more conversation texts (negatives only, classic engines)
-               "train14": 1450, "train15": 1550}  # the more-pool texts train13 leaves: classic engines, Piper
+               "train14": 1450, "train15": 1550,  # the more-pool texts train13 leaves: classic engines, Piper
+               "train16": 1460, "train17": 1560}  # the wide pool (other kinds of text): classic engines, Piper
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
@@ -81,8 +82,9 @@ class SplitPlan:
     # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
     # voice by up to this factor (0 = convex mixtures only)
     style_spread: float = 0.0
-    # negatives from corpus.more_sentences (texts the base pool leaves out) instead of the base pool
-    more_texts: bool = False
+    # the pool of conversation texts (corpus.POOLS): "base" (every split's), "more" (texts the base pool leaves
+    # out) or "wide" (WordNet usage examples, Korean LibreOffice help); "more" and "wide" are for training only
+    texts: str = "base"
     # leave out the conversation texts this other split reads (its plan in the same preset)
     skip_texts_of: str = ""
 
@@ -233,7 +235,7 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan,
     for language in sorted({k.language for k in keywords}):
         if split == "train2":  # train2 adds positives only
             break
-        texts = [t for t in corpus.sentences(language, _base(split), more=plan.more_texts) if t not in skip]
+        texts = [t for t in corpus.sentences(language, _base(split), plan.texts) if t not in skip]
         rng.shuffle(texts)
         if plan.negative_sentences_per_language:
             texts = texts[: plan.negative_sentences_per_language]

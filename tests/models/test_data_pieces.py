@@ -42,6 +42,31 @@ def test_installed_fortunes_hold_no_keyword():
     assert not [t for t in texts if any(re.search(rf"\b{re.escape(s)}", t) for s in spellings)]
 
 
+def test_wide_pool_reads_wordnet_examples_and_korean_help_pages(tmp_path):
+    wordnet = tmp_path / corpus.WIDE_PACKAGES["en"] / "usr" / "share" / "wordnet"
+    wordnet.mkdir(parents=True)
+    (wordnet / "data.noun").write_text(
+        "  1 This software and database is being provided \"as is\" without warranty\n"
+        '00001740 03 n 01 entity 0 000 | that which exists; "the early   bird gets the worm"; "too short"\n'
+        '00002000 03 n 01 thing 0 000 | an object; "I will kill you now, he said"; "Caf\u00e9 prices are high"\n'
+        "00002100 03 n 01 none 0 000 | no gloss example here\n", encoding="latin-1")
+    for part in ("verb", "adj", "adv"):
+        (wordnet / f"data.{part}").write_text('00003000 00 v 01 go 0 | move; "we go to the shop on sunday"\n',
+                                              encoding="latin-1")
+    assert set(corpus.wide_sentences("en", tmp_path)) == {"the early bird gets the worm", "we go to the shop on sunday"}
+    help_dir = tmp_path / corpus.WIDE_PACKAGES["ko"] / "usr" / "share" / "libreoffice" / "help" / "ko" / "text"
+    help_dir.mkdir(parents=True)
+    (help_dir / "page.html").write_text(
+        "<html><head><title>LibreOffice 도움말</title></head><body><h1>표 삽입하기</h1>"
+        "<p>문서를 클릭한 다음 &quot;삽입&quot;을 선택합니다. 이 버튼은 Writer에서만 보입니다.</p>"
+        "<p>병신년 달력을 엽니다.</p><p>확인</p></body></html>", encoding="utf-8")
+    assert set(corpus.wide_sentences("ko", tmp_path)) == {"표 삽입하기", "문서를 클릭한 다음 삽입 을 선택합니다"}
+    with pytest.raises(FileNotFoundError, match="wordnet"):
+        corpus.wide_sentences("en", tmp_path / "missing")
+    with pytest.raises(ValueError, match="unknown text pool 'wider'"):
+        corpus.sentences("en", "train", pool="wider")
+
+
 def test_korean_sentences_are_filtered_hangul():
     pytest.importorskip("konlpy")
     texts = corpus.korean_sentences()
@@ -69,9 +94,9 @@ def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
         spellings = [s.lower() for k in keywords if k.language == language for s in k.spellings]
         assert not [t for t in more if any(s in t.lower() for s in spellings)]
         # split by the same hash as the base pool: a train split never speaks a val or test text
-        train = corpus.sentences(language, "train", more=True)
+        train = corpus.sentences(language, "train", pool="more")
         assert train and {corpus.split_of(t) for t in train} == {"train"}
-    plan = synthdata.SplitPlan(0, 5, near_miss_voices=0, more_texts=True)
+    plan = synthdata.SplitPlan(0, 5, near_miss_voices=0, texts="more")
     jobs = synthdata.plan_jobs(tuple(keywords), "train13", plan)
     more_en = set(corpus.more_sentences("en"))
     assert len(jobs) == 10 and all(j.label == synthdata.NEGATIVE for j in jobs)
@@ -83,8 +108,8 @@ def test_a_split_can_leave_out_the_texts_another_split_reads():
     if not corpus.FORTUNES_DIR.is_dir():
         pytest.skip("Debian fortunes not installed")
     keywords = tuple(load_keywords())
-    first = synthdata.SplitPlan(0, 40, near_miss_voices=0, more_texts=True)
-    rest = synthdata.SplitPlan(0, 0, near_miss_voices=0, more_texts=True, skip_texts_of="train13")
+    first = synthdata.SplitPlan(0, 40, near_miss_voices=0, texts="more")
+    rest = synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="more", skip_texts_of="train13")
     preset = replace(pipeline.PRESETS["full"], splits={"train13": first, "train14": rest})
     skipped = pipeline._skipped_texts(keywords, preset, "train14")
     read_first = {j.parts[0] for j in synthdata.plan_jobs(keywords, "train13", first)}
@@ -93,7 +118,7 @@ def test_a_split_can_leave_out_the_texts_another_split_reads():
     read_rest = {j.parts[0] for j in jobs}
     assert not read_rest & read_first
     # together the two splits read every train text of the pool, each once
-    pool = {t for lang in ("en", "ko") for t in corpus.sentences(lang, "train", more=True)}
+    pool = {t for lang in ("en", "ko") for t in corpus.sentences(lang, "train", pool="more")}
     assert read_rest | read_first == pool and len(jobs) == len(pool) - 80
     with pytest.raises(ValueError, match="train99"):
         pipeline._skipped_texts(keywords, replace(preset, splits={"train14": replace(rest, skip_texts_of="train99")}),
