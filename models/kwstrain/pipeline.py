@@ -100,14 +100,14 @@ PRESETS = {
             # the rest of the more-pool train texts (English ~3,000, Korean ~1,050), twice by the classic engines'
             # training voices and once by Piper: a neural voice reading conversation, not only keywords
             "train14": synthdata.SplitPlan(0, 0, voices_per_sentence=2, near_miss_voices=0, texts="more",
-                                           skip_texts_of="train13"),
-            "train15": synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="more", skip_texts_of="train13",
+                                           skip_texts_of=("train13",)),
+            "train15": synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="more", skip_texts_of=("train13",),
                                            neural="piper"),
             # the wide pool (corpus.wide_sentences: WordNet's usage examples, the Korean LibreOffice help), 5,000
             # texts per language in the classic engines' training voices, 2,000 more per language read by Piper:
             # other kinds of text than the conversation pools, new words and phrasing against the false-accept tail
             "train16": synthdata.SplitPlan(0, 5000, near_miss_voices=0, texts="wide"),
-            "train17": synthdata.SplitPlan(0, 2000, near_miss_voices=0, texts="wide", skip_texts_of="train16",
+            "train17": synthdata.SplitPlan(0, 2000, near_miss_voices=0, texts="wide", skip_texts_of=("train16",),
                                            neural="piper"),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
@@ -163,15 +163,19 @@ def run_data(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         LOG.info("%s: done in %.0f s", split, time.monotonic() - started)
 
 
-def _skipped_texts(keywords, preset: Preset, split: str) -> frozenset[str]:
-    """The conversation texts of the split that ``split``'s plan says to leave out (``skip_texts_of``)."""
-    other = preset.splits[split].skip_texts_of
-    if not other:
-        return frozenset()
-    if other not in preset.splits:
-        raise ValueError(f"split {split}: skip_texts_of names {other!r}, which this preset does not plan")
-    jobs = synthdata.plan_jobs(keywords, other, preset.splits[other])
-    return frozenset(j.parts[0] for j in jobs if j.label == synthdata.NEGATIVE)
+def _skipped_texts(keywords, preset: Preset, split: str, path: tuple[str, ...] = ()) -> frozenset[str]:
+    """The conversation texts of the splits that ``split``'s plan says to leave out (``skip_texts_of``),
+    each planned with its own skips in turn."""
+    texts: set[str] = set()
+    for other in preset.splits[split].skip_texts_of:
+        if other not in preset.splits:
+            raise ValueError(f"split {split}: skip_texts_of names {other!r}, which this preset does not plan")
+        if other in path + (split,):
+            raise ValueError(f"split {split}: skip_texts_of runs in a circle through {other!r}")
+        jobs = synthdata.plan_jobs(keywords, other, preset.splits[other],
+                                   _skipped_texts(keywords, preset, other, path + (split,)))
+        texts.update(j.parts[0] for j in jobs if j.label == synthdata.NEGATIVE)
+    return frozenset(texts)
 
 
 def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:

@@ -85,8 +85,8 @@ class SplitPlan:
     # the pool of conversation texts (corpus.POOLS): "base" (every split's), "more" (texts the base pool leaves
     # out) or "wide" (WordNet usage examples, Korean LibreOffice help); "more" and "wide" are for training only
     texts: str = "base"
-    # leave out the conversation texts this other split reads (its plan in the same preset)
-    skip_texts_of: str = ""
+    # leave out the conversation texts these other splits read (their plans in the same preset)
+    skip_texts_of: tuple[str, ...] = ()
 
 
 def _base(split: str) -> str:

@@ -103,26 +103,34 @@ def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
     assert all(j.parts[0] in more_en for j in jobs if j.language == "en")
 
 
-def test_a_split_can_leave_out_the_texts_another_split_reads():
+def test_a_split_can_leave_out_the_texts_other_splits_read():
     pytest.importorskip("konlpy")
     if not corpus.FORTUNES_DIR.is_dir():
         pytest.skip("Debian fortunes not installed")
     keywords = tuple(load_keywords())
     first = synthdata.SplitPlan(0, 40, near_miss_voices=0, texts="more")
-    rest = synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="more", skip_texts_of="train13")
-    preset = replace(pipeline.PRESETS["full"], splits={"train13": first, "train14": rest})
-    skipped = pipeline._skipped_texts(keywords, preset, "train14")
+    second = synthdata.SplitPlan(0, 30, near_miss_voices=0, texts="more", skip_texts_of=("train13",))
+    rest = synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="more", skip_texts_of=("train13", "train15"))
+    preset = replace(pipeline.PRESETS["full"], splits={"train13": first, "train15": second, "train14": rest})
     read_first = {j.parts[0] for j in synthdata.plan_jobs(keywords, "train13", first)}
-    assert skipped == read_first and len(skipped) == 80
+    assert pipeline._skipped_texts(keywords, preset, "train15") == read_first and len(read_first) == 80
+    # the second split's texts are planned with its own skips: none of the first's
+    read_second = {j.parts[0] for j in synthdata.plan_jobs(keywords, "train15", second, read_first)}
+    assert len(read_second) == 60 and not read_second & read_first
+    skipped = pipeline._skipped_texts(keywords, preset, "train14")
+    assert skipped == read_first | read_second
     jobs = synthdata.plan_jobs(keywords, "train14", rest, skipped)
     read_rest = {j.parts[0] for j in jobs}
-    assert not read_rest & read_first
-    # together the two splits read every train text of the pool, each once
+    assert not read_rest & skipped
+    # together the three splits read every train text of the pool, each once
     pool = {t for lang in ("en", "ko") for t in corpus.sentences(lang, "train", pool="more")}
-    assert read_rest | read_first == pool and len(jobs) == len(pool) - 80
+    assert read_rest | skipped == pool and len(jobs) == len(pool) - 140
     with pytest.raises(ValueError, match="train99"):
-        pipeline._skipped_texts(keywords, replace(preset, splits={"train14": replace(rest, skip_texts_of="train99")}),
+        pipeline._skipped_texts(keywords, replace(preset, splits={"train14": replace(rest, skip_texts_of=("train99",))}),
                                 "train14")
+    circle = {"train13": replace(first, skip_texts_of=("train14",)), "train14": rest, "train15": second}
+    with pytest.raises(ValueError, match="circle"):
+        pipeline._skipped_texts(keywords, replace(preset, splits=circle), "train14")
 
 
 def test_companding_round_trips_are_close():
