@@ -52,8 +52,9 @@ KWS_BUILD := models/build
 # more on two lines, each with and without the accented speakers (train11), averaged a third time; that
 # soup continued once more with extra conversation (train13) and averaged with its start (round 4);
 # that soup continued once more with the rest of the extra conversation (train14, and train15 read by
-# Piper), shipped as it is (round 5); evaluated on both lines. (Continue copies one after the other:
-# two at once need ~26 GB.)
+# Piper, round 5); that once more with the wide text pool added (train16, and train17 read by Piper)
+# and averaged with its start (round 6, shipped); evaluated on both lines. (Continue copies one after the other:
+# two at once need ~26 GB; round 6 alone peaks at ~21 GB.)
 SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 ROUND3       := noisy:0.85:0 quiet:0.3:0
 WIDE_HEAD    := --head-channels 48 --dense-units 96
@@ -62,6 +63,9 @@ WITH_ACCENTS := --continue-splits train train7 train8 train9 train11
 ROUND4       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13
 # round 5: the round-4 soup continued the same way with train14 and train15 added
 ROUND5       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13 train14 train15
+# round 6: the round-5 model continued the same way with train16 and train17 (the wide text pool) added,
+# averaged with its start
+ROUND6       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13 train14 train15 train16 train17
 # $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
 # into KWS_BUILD/PREFIX<name>
 define continue_copies
@@ -72,7 +76,7 @@ endef
 # $(call copies_of,PREFIX[,LINES]): the models continue_copies wrote under PREFIX
 copies_of = $(foreach copy,$(or $(2),$(SOUP_COPIES)),$(KWS_BUILD)/$(1)$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
 model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
-	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9 train11 train13 train14 train15
+	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9 train11 train13 train14 train15 train16 train17
 	$(KWS_PY) -m kwstrain.pipeline train --out $(KWS_BUILD)/base/lineguard_kws
 	$(call continue_copies,$(KWS_BUILD)/base/lineguard_kws.tflite,,)
 	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/soup/lineguard_kws --soup $(call copies_of,)
@@ -87,7 +91,12 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 		--out $(KWS_BUILD)/r4/lineguard_kws
 	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND4) --out $(KWS_BUILD)/r4-soup/lineguard_kws \
 		--soup $(KWS_BUILD)/r3-soup/lineguard_kws.tflite $(KWS_BUILD)/r4/lineguard_kws.tflite
-	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND5) --start $(KWS_BUILD)/r4-soup/lineguard_kws.tflite
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND5) --start $(KWS_BUILD)/r4-soup/lineguard_kws.tflite \
+		--out $(KWS_BUILD)/r5/lineguard_kws
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND6) --start $(KWS_BUILD)/r5/lineguard_kws.tflite \
+		--out $(KWS_BUILD)/r6/lineguard_kws
+	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND6) --soup $(KWS_BUILD)/r5/lineguard_kws.tflite \
+		$(KWS_BUILD)/r6/lineguard_kws.tflite
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold
 	$(KWS_PY) -m kwstrain.evaluate --line quiet --out models/eval/quiet
 
