@@ -109,6 +109,10 @@ PRESETS = {
             "train16": synthdata.SplitPlan(0, 5000, near_miss_voices=0, texts="wide"),
             "train17": synthdata.SplitPlan(0, 2000, near_miss_voices=0, texts="wide", skip_texts_of=("train16",),
                                            neural="piper"),
+            # 5,000 more wide-pool texts per language (the classic engines' training voices), none that train16 or
+            # train17 reads: the next round's data
+            "train18": synthdata.SplitPlan(0, 5000, near_miss_voices=0, texts="wide",
+                                           skip_texts_of=("train16", "train17")),
             "val3": synthdata.SplitPlan(6, 40, near_miss_voices=0, neural="kokoro"),
             "test3": synthdata.SplitPlan(12, 80, near_miss_voices=1, neural="kokoro"),
         },

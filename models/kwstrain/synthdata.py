@@ -51,7 +51,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train12": 1250,  # train12: GnuSpeech (articulatory synthesis)
                "train13": 1350,  # train13: more conversation texts (negatives only, classic engines)
                "train14": 1450, "train15": 1550,  # the more-pool texts train13 leaves: classic engines, Piper
-               "train16": 1460, "train17": 1560}  # the wide pool (other kinds of text): classic engines, Piper
+               "train16": 1460, "train17": 1560,  # the wide pool (other kinds of text): classic engines, Piper
+               "train18": 1660}  # more of the wide pool, classic engines
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
