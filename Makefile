@@ -62,10 +62,10 @@ WITH_ACCENTS := --continue-splits train train7 train8 train9 train11
 # round 4: the third soup continued once on the middle line with train13's extra conversation, averaged with its start
 ROUND4       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13
 # round 5: the round-4 soup continued the same way with train14 and train15 added
-ROUND5       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13 train14 train15
+ROUND5       := $(ROUND4) train14 train15
 # round 6: the round-5 model continued the same way with train16 and train17 (the wide text pool) added,
 # averaged with its start
-ROUND6       := --noise-prob 0.6 --seed 0 --continue-splits train train7 train8 train13 train14 train15 train16 train17
+ROUND6       := $(ROUND5) train16 train17
 # $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
 # into KWS_BUILD/PREFIX<name>
 define continue_copies

@@ -17,6 +17,7 @@ unpacked into the build folder, not installed, :func:`fetch_wide_sources`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -38,7 +39,6 @@ FORTUNE_WORDS = (4, 14)
 # the wide pool's sources: Debian packages unpacked into WIDE_ROOT (apt-get download + dpkg-deb -x, no root needed)
 WIDE_PACKAGES = {"en": "wordnet-base", "ko": "libreoffice-help-ko"}
 WIDE_ROOT = Path(__file__).resolve().parents[1] / "build" / "texts"
-POOLS = ("base", "more", "wide")
 
 KO_PHONE = """여보세요 네 안녕하세요
 네 말씀하세요 무엇을 도와드릴까요
@@ -105,6 +105,17 @@ def split_of(text: str) -> str:
     """Stable split for a text: 70% train, 10% val, 20% test."""
     bucket = int(hashlib.sha1(text.encode()).hexdigest(), 16) % 10
     return "train" if bucket < 7 else ("val" if bucket == 7 else "test")
+
+
+def _hash_order(texts) -> list[str]:
+    """``texts`` in a stable order that does not follow the source (sha1 of the text)."""
+    return sorted(texts, key=lambda t: hashlib.sha1(t.encode()).hexdigest())
+
+
+def _plain_english(text: str) -> bool:
+    """4-14 words of plain letters and punctuation, no profanity or keyword."""
+    return (FORTUNE_WORDS[0] <= len(text.split()) <= FORTUNE_WORDS[1] and re.fullmatch(r"[a-z ,.'?!-]+", text) is not None
+            and not EN_BLOCKED_WORDS.search(text))
 
 
 def _konlpy_dir() -> Path:
@@ -188,11 +199,9 @@ def fortune_sentences(limit: int | None = FORTUNE_SENTENCES, root: Path = FORTUN
             body = " ".join(line.strip() for line in fortune.splitlines() if not line.strip().startswith("--"))
             for sentence in re.split(r"(?<=[.?!])\s+", body):
                 sentence = sentence.strip().lower()
-                words = len(sentence.split())
-                if (FORTUNE_WORDS[0] <= words <= FORTUNE_WORDS[1] and re.fullmatch(r"[a-z ,.'?!-]+", sentence)
-                        and not EN_BLOCKED_WORDS.search(sentence)):
+                if _plain_english(sentence):
                     found.add(sentence)
-    return sorted(found, key=lambda t: hashlib.sha1(t.encode()).hexdigest())[:limit]
+    return _hash_order(found)[:limit]
 
 
 def base_sentences(language: str) -> list[str]:
@@ -241,11 +250,9 @@ def wordnet_examples(root: Path = WIDE_ROOT / WIDE_PACKAGES["en"]) -> list[str]:
                 continue
             for quoted in re.findall(r'"([^"]+)"', line.split("|", 1)[1]):
                 text = re.sub(r"\s+", " ", quoted).strip().lower()
-                words = len(text.split())
-                if (FORTUNE_WORDS[0] <= words <= FORTUNE_WORDS[1] and re.fullmatch(r"[a-z ,.'?!-]+", text)
-                        and not EN_BLOCKED_WORDS.search(text)):
+                if _plain_english(text):
                     found.add(text)
-    return sorted(found, key=lambda t: hashlib.sha1(t.encode()).hexdigest())
+    return _hash_order(found)
 
 
 def help_sentences(root: Path = WIDE_ROOT / WIDE_PACKAGES["ko"]) -> list[str]:
@@ -263,14 +270,20 @@ def help_sentences(root: Path = WIDE_ROOT / WIDE_PACKAGES["ko"]) -> list[str]:
                 text = _clean_korean(piece)
                 if len(text.split()) >= 2:
                     texts.append(text)
-    return sorted(_korean_filter(texts), key=lambda t: hashlib.sha1(t.encode()).hexdigest())
+    return _hash_order(_korean_filter(texts))
 
 
 def wide_sentences(language: str, root: Path = WIDE_ROOT) -> list[str]:
     """The wide pool: other kinds of text than the conversation pools, for training negatives only."""
+    return list(_wide_texts(language, root))
+
+
+@functools.lru_cache(maxsize=4)
+def _wide_texts(language: str, root: Path) -> tuple[str, ...]:
+    # read once per process: planning a split that skips other splits' texts plans those splits too
     if language == "ko":
-        return help_sentences(root / WIDE_PACKAGES["ko"])
-    return wordnet_examples(root / WIDE_PACKAGES["en"])
+        return tuple(help_sentences(root / WIDE_PACKAGES["ko"]))
+    return tuple(wordnet_examples(root / WIDE_PACKAGES["en"]))
 
 
 def sentences(language: str, split: str, pool: str = "base") -> list[str]:
@@ -278,5 +291,7 @@ def sentences(language: str, split: str, pool: str = "base") -> list[str]:
     (:func:`more_sentences`) or ``wide`` (:func:`wide_sentences`)."""
     if pool not in POOLS:
         raise ValueError(f"unknown text pool {pool!r} (known: {', '.join(POOLS)})")
-    texts = {"base": base_sentences, "more": more_sentences, "wide": wide_sentences}[pool](language)
-    return [t for t in texts if split_of(t) == split]
+    return [t for t in POOLS[pool](language) if split_of(t) == split]
+
+
+POOLS = {"base": base_sentences, "more": more_sentences, "wide": wide_sentences}  # pool name -> its texts
