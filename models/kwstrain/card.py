@@ -46,6 +46,17 @@ def results_table(metrics: dict) -> str:
         lines += [f"| {m.replace('_', ' ')} | {r['held_out_false_accepts']} | {r['held_out_hours']:.2f} | "
                   f"{r['held_out_fa_per_hour']:.2f} | {100 * r['frr'].get('ko', float('nan')):.1f}% | "
                   f"{100 * r['frr'].get('en', float('nan')):.1f}% |" for m, r in cross.items()]
+    wide = metrics.get("test_wide")
+    if wide:
+        lines += ["", "False accepts on other kinds of text than conversation (`test_wide`: the wide text pool's test "
+                  "share, WordNet usage examples and Korean LibreOffice help, each read once by a test voice; not part "
+                  "of the test conversation above):", "",
+                  "| language of the speech | hours | false accepts (FA/h) at the operating thresholds | "
+                  f"keywords fired | at the shared {metrics['threshold']} |", "| --- | ---: | ---: | --- | ---: |"]
+        for lang, row in wide.items():
+            at, shared = row["operating"], row["shared"]
+            lines.append(f"| {lang} | {row['hours']:.2f} | {at['false_accepts']} ({at['fa_per_hour']:.2f}) | "
+                         f"{', '.join(at['fa_keywords']) or '—'} | {shared['false_accepts']} ({shared['fa_per_hour']:.2f}) |")
     lines += ["", "Keyword clips detected at the operating threshold, by test voice group:", "",
               "| voice group | clips | detected |", "| --- | ---: | ---: |"]
     for group, row in metrics.get("test_by_voice", {}).items():

@@ -18,7 +18,9 @@ voice (:mod:`kwstrain.piper_voice`) reading both languages, for training only;
 reading both languages with an accent (:mod:`kwstrain.accent`) and, for English,
 the native ``kal_diphone`` — also for training only; ``train12`` GnuSpeech, an
 articulatory synthesizer with a new random vocal tract per utterance, reading both
-languages (:mod:`kwstrain.gnuspeech_voice`), for training only.
+languages (:mod:`kwstrain.gnuspeech_voice`), for training only. A split named
+``<base>_<name>`` (``test_wide``) draws the voices and texts of ``<base>`` but is
+not merged into it: the evaluation reports it on its own.
 
 A clip is one utterance; positives record where the keyword starts and ends
 (segments are synthesized separately with the same voice and joined), so
@@ -28,6 +30,7 @@ training windows and evaluation hits are aligned exactly.
 from __future__ import annotations
 
 import logging
+import re
 import random
 import shutil
 import subprocess
@@ -52,7 +55,8 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train13": 1350,  # train13: more conversation texts (negatives only, classic engines)
                "train14": 1450, "train15": 1550,  # the more-pool texts train13 leaves: classic engines, Piper
                "train16": 1460, "train17": 1560,  # the wide pool (other kinds of text): classic engines, Piper
-               "train18": 1660}  # more of the wide pool, classic engines
+               "train18": 1660,  # more of the wide pool, classic engines
+               "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
 KOKORO_TRAIN = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
@@ -84,14 +88,17 @@ class SplitPlan:
     # voice by up to this factor (0 = convex mixtures only)
     style_spread: float = 0.0
     # the pool of conversation texts (corpus.POOLS): "base" (every split's), "more" (texts the base pool leaves
-    # out) or "wide" (WordNet usage examples, Korean LibreOffice help); "more" and "wide" are for training only
+    # out) or "wide" (WordNet usage examples, Korean LibreOffice help); "more" and "wide" train, and the wide
+    # pool's test share is the out-of-domain false-accept check (split test_wide, reported on its own)
     texts: str = "base"
     # leave out the conversation texts these other splits read (their plans in the same preset)
     skip_texts_of: tuple[str, ...] = ()
 
 
 def _base(split: str) -> str:
-    return split.rstrip("0123456789")
+    """The role of ``split`` (train, val or test), whose voices and texts it draws: ``train16`` -> ``train``,
+    ``test_wide`` -> ``test``."""
+    return re.match(r"[a-z]*", split).group()
 
 
 def kokoro_voice(rng: random.Random, language: str, split: str, style_spread: float = 0.0) -> tts.Voice:

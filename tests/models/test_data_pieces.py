@@ -133,6 +133,36 @@ def test_a_split_can_leave_out_the_texts_other_splits_read():
         pipeline._skipped_texts(keywords, replace(preset, splits=circle), "train14")
 
 
+def test_test_wide_reads_the_wide_pools_test_texts_in_test_voices_and_stays_out_of_test(tmp_path, monkeypatch):
+    assert [synthdata._base(s) for s in ("train16", "val4", "test", "test_wide")] == ["train", "val", "test", "test"]
+    words = ("the", "quiet", "river", "runs", "past", "an", "old", "mill", "each", "morning", "slowly", "green")
+    texts = [" ".join(words[(i + k) % len(words)] for k in range(3 + i % 5)) + f" {words[i % 7]} stop"
+             for i in range(200)]
+    monkeypatch.setitem(corpus.POOLS, "wide", lambda language: texts)
+    keywords = tuple(k for k in load_keywords() if k.language == "en")
+    plan = pipeline.PRESETS["full"].splits["test_wide"]
+    jobs = synthdata.plan_jobs(keywords, "test_wide", plan)
+    # every test text of the pool once, no keyword, no near miss
+    test_texts = {t for t in texts if corpus.split_of(t) == "test"}
+    assert test_texts and sorted(j.parts[0] for j in jobs) == sorted(test_texts)
+    assert all(j.label == synthdata.NEGATIVE for j in jobs)
+    # test voices only: flite rms, festival ked_diphone, espeak-ng test stock variants or random ones
+    test_stock = set(synthdata._stock_for("test"))
+    other_stock = set(synthdata._stock_for("train") + synthdata._stock_for("val"))
+    for job in jobs:
+        if job.voice.engine == "flite":
+            assert job.voice.name in synthdata.SPLIT_FLITE["test"]
+        elif job.voice.engine == "festival":
+            assert job.voice.name in synthdata.SPLIT_FESTIVAL["test"]
+        else:
+            assert job.voice.engine == "espeak" and job.voice.name not in other_stock - test_stock
+    # the evaluation's "test" merges test<digit> sets only: test_wide is reported on its own
+    for name in ("test", "test4", "test_wide"):
+        (tmp_path / f"clips_{name}.npz").write_bytes(b"")
+    assert [p.name for p in synthdata.split_files(tmp_path, "test")] == ["clips_test.npz", "clips_test4.npz"]
+    assert [p.name for p in synthdata.split_files(tmp_path, "test_wide")] == ["clips_test_wide.npz"]
+
+
 def test_companding_round_trips_are_close():
     x = (np.sin(np.linspace(0, 200, 8000)) * 0.5).astype(np.float32)
     for fn in (channel.mu_law_round_trip, channel.a_law_round_trip):

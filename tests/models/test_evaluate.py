@@ -132,3 +132,14 @@ def test_quiet_line_adds_no_noise_but_its_floor():
         assert len(streams["positive"].spans) == 1
         for name in ("positive", "negative"):
             assert low < _quietest_frames_dbfs(streams[name].audio) < high, (line, name)
+
+
+def test_out_of_domain_counts_false_accepts_at_both_thresholds_and_along_the_grid():
+    talk = track(1800.0, {"ko_a": [(100.0, 0.97)], "en_b": [(500.0, 0.995), (900.0, 0.9999)]})
+    tracks = {"ko": {"positive": track(0.0, {}), "negative": talk, "near_miss": track(0.0, {})}}
+    row = ev.out_of_domain(LABELS, tracks, {"ko_a": 0.98, "en_b": 0.999}, shared=0.96)["ko"]
+    assert row["hours"] == 0.5
+    assert row["operating"] == {"false_accepts": 1, "fa_per_hour": 2.0, "fa_keywords": ["en_b"]}
+    assert row["shared"] == {"false_accepts": 3, "fa_per_hour": 6.0, "fa_keywords": ["en_b", "ko_a"]}
+    sweep = dict(row["sweep"])
+    assert sweep[0.96] == 3 and sweep[0.98] == 2 and sweep[0.999] == 1 and sweep[0.99995] == 0
