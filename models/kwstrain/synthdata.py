@@ -56,6 +56,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train14": 1450, "train15": 1550,  # the more-pool texts train13 leaves: classic engines, Piper
                "train16": 1460, "train17": 1560,  # the wide pool (other kinds of text): classic engines, Piper
                "train18": 1660,  # more of the wide pool, classic engines
+               "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
 SPLIT_FESTIVAL = {"train": ("kal_diphone", "cmu_us_slt_arctic_hts"), "val": ("ked_diphone",), "test": ("ked_diphone",)}
@@ -88,8 +89,9 @@ class SplitPlan:
     # voice by up to this factor (0 = convex mixtures only)
     style_spread: float = 0.0
     # the pool of conversation texts (corpus.POOLS): "base" (every split's), "more" (texts the base pool leaves
-    # out) or "wide" (WordNet usage examples, Korean LibreOffice help); "more" and "wide" train, and the wide
-    # pool's test share is the out-of-domain false-accept check (split test_wide, reported on its own)
+    # out) or "wide" (WordNet usage examples, Korean LibreOffice help); "more" and "wide" train, the more pool's
+    # val and test shares join val and test (val5, test5), and the wide pool's test share is the out-of-domain
+    # false-accept check (split test_wide, reported on its own)
     texts: str = "base"
     # leave out the conversation texts these other splits read (their plans in the same preset)
     skip_texts_of: tuple[str, ...] = ()

@@ -101,6 +101,13 @@ def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
     more_en = set(corpus.more_sentences("en"))
     assert len(jobs) == 10 and all(j.label == synthdata.NEGATIVE for j in jobs)
     assert all(j.parts[0] in more_en for j in jobs if j.language == "en")
+    # val5 / test5: every val / test text of the pool, three voices of that split each
+    for split, role in (("val5", "val"), ("test5", "test")):
+        jobs = synthdata.plan_jobs(tuple(keywords), split, pipeline.PRESETS["full"].splits[split])
+        texts = [t for lang in ("en", "ko") for t in corpus.sentences(lang, role, pool="more")]
+        assert sorted(j.parts[0] for j in jobs) == sorted(texts * 3)
+        flite = {j.voice.name for j in jobs if j.voice.engine == "flite"}
+        assert flite and flite <= set(synthdata.SPLIT_FLITE[role])
 
 
 def test_a_split_can_leave_out_the_texts_other_splits_read():
