@@ -30,8 +30,8 @@ training windows and evaluation hits are aligned exactly.
 from __future__ import annotations
 
 import logging
-import re
 import random
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, replace

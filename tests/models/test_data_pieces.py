@@ -153,16 +153,21 @@ def test_test_wide_reads_the_wide_pools_test_texts_in_test_voices_and_stays_out_
     test_texts = {t for t in texts if corpus.split_of(t) == "test"}
     assert test_texts and sorted(j.parts[0] for j in jobs) == sorted(test_texts)
     assert all(j.label == synthdata.NEGATIVE for j in jobs)
-    # test voices only: flite rms, festival ked_diphone, espeak-ng test stock variants or random ones
+    # test voices only: flite rms, festival ked_diphone, espeak-ng test stock variants ("<lang>+<variant>")
+    # or random ones (a variant file of their own)
     test_stock = set(synthdata._stock_for("test"))
-    other_stock = set(synthdata._stock_for("train") + synthdata._stock_for("val"))
+    stock_seen = 0
     for job in jobs:
         if job.voice.engine == "flite":
             assert job.voice.name in synthdata.SPLIT_FLITE["test"]
         elif job.voice.engine == "festival":
             assert job.voice.name in synthdata.SPLIT_FESTIVAL["test"]
         else:
-            assert job.voice.engine == "espeak" and job.voice.name not in other_stock - test_stock
+            assert job.voice.engine == "espeak"
+            variant = job.voice.name.partition("+")[2]
+            assert variant in test_stock if variant else job.voice.variant_text
+            stock_seen += bool(variant)
+    assert stock_seen
     # the evaluation's "test" merges test<digit> sets only: test_wide is reported on its own
     for name in ("test", "test4", "test_wide"):
         (tmp_path / f"clips_{name}.npz").write_bytes(b"")
