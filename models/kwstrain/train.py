@@ -38,6 +38,39 @@ class TrainPlan:
     hard_negative_keep: int = 12000
 
 
+def window_batches(x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int, seed: int,
+                   class_weight: dict[int, float] | None = None):
+    """The windows ``x`` (float16) with labels ``y`` as shuffled float32 batches, cut one batch at a time.
+
+    Handing Keras the whole set instead costs it twice over: a float32 copy (twice the float16 windows)
+    and Keras' own tensor copy of that; round 6's 255,000 windows peaked at ~21 GB that way. Every
+    epoch visits every window once in a fresh order drawn from ``seed``."""
+    import keras
+
+    eye = np.eye(num_classes, dtype=np.float32)
+    weights = None if class_weight is None else np.asarray([class_weight.get(i, 1.0) for i in range(num_classes)],
+                                                           np.float32)
+
+    class Windows(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(y))
+
+        def __len__(self) -> int:
+            return int(np.ceil(len(y) / batch_size))
+
+        def __getitem__(self, index: int):
+            rows = np.sort(self.order[index * batch_size : (index + 1) * batch_size])  # sorted: reads in order
+            batch = (x[rows].astype(np.float32), eye[y[rows]])
+            return batch if weights is None else (*batch, weights[y[rows]])
+
+        def on_epoch_end(self) -> None:
+            self.order = self.rng.permutation(len(y))
+
+    return Windows()
+
+
 def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
                 shape: ModelShape = ModelShape(), val: tuple[np.ndarray, np.ndarray] | None = None):
     import keras
@@ -57,11 +90,10 @@ def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
         counts = np.bincount(y, minlength=num_classes).astype(np.float64)
         weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
         class_weight = {i: float(min(w, 20.0)) for i, w in enumerate(weights)}
-    onehot = tf.one_hot(y, num_classes).numpy()
     val_data = (val[0].astype(np.float32), tf.one_hot(val[1], num_classes).numpy()) if val else None
     started = time.monotonic()
-    history = model.fit(x.astype(np.float32), onehot, batch_size=plan.batch_size, epochs=plan.epochs,
-                        class_weight=class_weight, validation_data=val_data, shuffle=True, verbose=2)
+    history = model.fit(window_batches(x, y, num_classes, plan.batch_size, plan.seed, class_weight),
+                        epochs=plan.epochs, validation_data=val_data, verbose=2)
     LOG.info("trained in %.0f s", time.monotonic() - started)
     return model, history.history
 
@@ -78,8 +110,8 @@ def finetune(model, x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainP
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=plan.label_smoothing),
                   metrics=["accuracy"])
     val_data = (val[0].astype(np.float32), tf.one_hot(val[1], num_classes).numpy()) if val else None
-    history = model.fit(x.astype(np.float32), tf.one_hot(y, num_classes).numpy(), batch_size=plan.batch_size,
-                        epochs=plan.finetune_epochs, validation_data=val_data, shuffle=True, verbose=2)
+    history = model.fit(window_batches(x, y, num_classes, plan.batch_size, plan.seed + 1), epochs=plan.finetune_epochs,
+                        validation_data=val_data, verbose=2)
     return history.history
 
 

@@ -47,3 +47,27 @@ def test_augment_layer_is_identity_at_inference_and_varies_in_training():
     no_warp = speaker_augment_layer(replace(ModelShape(), warp=0.0, augment_prob=1.0))
     delta = no_warp(x, training=True).numpy() - x.numpy()
     assert np.abs(delta).max() <= (6.0 + 6.0) * np.log(10) / 10 + 1e-5
+
+
+def test_window_batches_visit_every_window_once_per_epoch_in_a_fresh_order_as_float32():
+    from kwstrain.train import window_batches
+
+    x = (np.arange(23, dtype=np.float16)[:, None, None] * np.ones((1, 3, 2), np.float16))
+    y = np.arange(23, dtype=np.int32) % 4
+    batches = window_batches(x, y, num_classes=4, batch_size=5, seed=1, class_weight={2: 3.0})
+    assert len(batches) == 5
+    orders = []
+    for _ in range(2):
+        seen = []
+        for index in range(len(batches)):
+            xb, yb, wb = batches[index]
+            assert xb.dtype == np.float32 and yb.dtype == np.float32
+            rows = xb[:, 0, 0].astype(int)
+            assert np.array_equal(np.argmax(yb, axis=1), rows % 4) and np.array_equal(yb.sum(axis=1), np.ones(len(rows)))
+            assert np.array_equal(wb, np.where(rows % 4 == 2, 3.0, 1.0))
+            seen.extend(rows)
+        assert sorted(seen) == list(range(23))
+        orders.append(seen)
+        batches.on_epoch_end()
+    assert orders[0] != orders[1]
+    assert len(window_batches(x, y, 4, 5, seed=1)[0]) == 2  # no class weights: (x, y) only
