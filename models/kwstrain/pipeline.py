@@ -113,6 +113,10 @@ PRESETS = {
             # train17 reads: the next round's data
             "train18": synthdata.SplitPlan(0, 5000, near_miss_voices=0, texts="wide",
                                            skip_texts_of=("train16", "train17")),
+            # the rest of the wide pool's train texts (~10,800 English, ~1,200 Korean) in the same voices: with
+            # train18, the data of round 7
+            "train19": synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="wide",
+                                           skip_texts_of=("train16", "train17", "train18")),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),

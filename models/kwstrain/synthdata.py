@@ -55,7 +55,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train13": 1350,  # train13: more conversation texts (negatives only, classic engines)
                "train14": 1450, "train15": 1550,  # the more-pool texts train13 leaves: classic engines, Piper
                "train16": 1460, "train17": 1560,  # the wide pool (other kinds of text): classic engines, Piper
-               "train18": 1660,  # more of the wide pool, classic engines
+               "train18": 1660, "train19": 1670,  # more of the wide pool, classic engines
                "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}

@@ -267,3 +267,21 @@ def test_a_wider_head_changes_the_network_and_not_the_windows():
     assert pipeline.varied(full, dense_units=96).shape.head_channels == full.shape.head_channels
     with pytest.raises(ValueError, match="--dense-units must be within 1..512, got 0"):
         pipeline.varied(full, dense_units=0)
+
+
+def test_the_wide_pools_train_splits_share_no_text_and_train19_reads_the_rest(monkeypatch):
+    words = ("the", "quiet", "river", "runs", "past", "an", "old", "mill", "each", "morning", "slowly", "green")
+    texts = [f"{words[i % 12]} {words[i // 12 % 12]} {words[i // 144 % 12]} {words[i // 1728 % 12]} stop"
+             for i in range(12 ** 4)]
+    monkeypatch.setitem(corpus.POOLS, "wide", lambda language: texts)
+    keywords = tuple(k for k in load_keywords() if k.language == "en")
+    preset = pipeline.PRESETS["full"]
+    read = {}
+    for split in ("train16", "train17", "train18", "train19"):
+        jobs = synthdata.plan_jobs(keywords, split, preset.splits[split], pipeline._skipped_texts(keywords, preset, split))
+        assert all(j.label == synthdata.NEGATIVE for j in jobs)
+        read[split] = [j.parts[0] for j in jobs]
+    assert [len(read[s]) for s in ("train16", "train17", "train18")] == [5000, 2000, 5000]
+    everything = [t for s in read.values() for t in s]
+    assert len(everything) == len(set(everything))  # no text twice, within or across the splits
+    assert set(everything) == {t for t in texts if corpus.split_of(t) == "train"} and read["train19"]
