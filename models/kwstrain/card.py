@@ -1,6 +1,7 @@
 """Print the model card's result tables from ``eval/metrics.json`` (and a bench JSON).
 
-``python -m kwstrain.card [--bench models/eval/bench.json]`` -> markdown on stdout.
+``python -m kwstrain.card [--bench models/eval/bench.json]`` -> markdown on stdout;
+``python -m kwstrain.card --compare DIR...`` -> candidate models side by side by the val rule.
 """
 
 from __future__ import annotations
@@ -71,10 +72,39 @@ def det_table(det: dict, targets_fa_per_hour: tuple[float, ...] = (0.5, 1.0, 5.0
     for name, rows in det.items():
         cells = []
         for budget in targets_fa_per_hour:
-            ok = [r for r in rows if r["fa_per_hour"] <= budget]
-            best = min(ok, key=lambda r: r["frr"]) if ok else None
+            best = best_at(rows, budget)
             cells.append(f"{100 * best['frr']:.1f}% @ {best['threshold']}" if best else "—")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def best_at(rows: list[dict], budget: float) -> dict | None:
+    """The DET row with the lowest FRR among those within ``budget`` false accepts per hour."""
+    ok = [r for r in rows if r["fa_per_hour"] <= budget]
+    return min(ok, key=lambda r: r["frr"]) if ok else None
+
+
+CHOICE_BUDGETS = (0.5, 1.0, 5.0)
+
+
+def choice_table(evals: list[Path], budgets: tuple[float, ...] = CHOICE_BUDGETS) -> str:
+    """Candidate models side by side by the rule that picks the shipped one: on val, the best FRR within
+    each budget (one shared threshold, all keywords enabled), averaged over both languages, both lines
+    (``DIR`` noisy, ``DIR/quiet`` quiet) and the budgets; test the same way, for the record. A budget no
+    threshold meets counts as 100% FRR."""
+    lines = ["| model | " + " | ".join(f"{split} {line}" for split in ("val", "test") for line in ("noisy", "quiet"))
+             + " | val mean | test mean |", "| --- |" + " ---: |" * 6]
+    for path in evals:
+        cells, means = [], []
+        for split in ("val", "test"):
+            per_line = []
+            for line_dir in (path, path / "quiet"):
+                det = json.loads((line_dir / f"det_{split}.json").read_text())
+                frrs = [(best_at(det[lang], b) or {"frr": 1.0})["frr"] for lang in ("en", "ko") for b in budgets]
+                per_line.append(sum(frrs) / len(frrs))
+            cells += [f"{100 * v:.1f}%" for v in per_line]
+            means.append(f"**{100 * sum(per_line) / 2:.1f}%**")
+        lines.append(f"| {path} | " + " | ".join(cells + means) + " |")
     return "\n".join(lines)
 
 
@@ -100,7 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kwstrain.card")
     parser.add_argument("--eval", type=Path, default=MODELS_DIR / "eval")
     parser.add_argument("--bench", type=Path, default=None)
+    parser.add_argument("--compare", type=Path, nargs="+", default=None, metavar="EVAL_DIR",
+                        help="instead of the card's tables: these evaluations (each DIR with its quiet line in "
+                             "DIR/quiet) side by side by the val rule that picks the shipped model")
     args = parser.parse_args(argv)
+    if args.compare:
+        print(choice_table(args.compare))
+        return 0
     print(results_table(json.loads((args.eval / "metrics.json").read_text())))
     print()
     print(det_table(json.loads((args.eval / "det_test.json").read_text())))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from kwstrain import evaluate as ev
@@ -143,3 +145,25 @@ def test_out_of_domain_counts_false_accepts_at_both_thresholds_and_along_the_gri
     assert row["shared"] == {"false_accepts": 3, "fa_per_hour": 6.0, "fa_keywords": ["en_b", "ko_a"]}
     sweep = dict(row["sweep"])
     assert sweep[0.96] == 3 and sweep[0.98] == 2 and sweep[0.999] == 1 and sweep[0.99995] == 0
+
+
+def test_compare_ranks_models_by_best_frr_within_the_budgets_on_both_lines(tmp_path):
+    from kwstrain.card import best_at, choice_table
+
+    def rows(points):  # (threshold, frr, fa_per_hour)
+        return [{"threshold": t, "frr": f, "fa_per_hour": fa} for t, f, fa in points]
+
+    det = rows([(0.5, 0.1, 9.0), (0.9, 0.3, 0.9), (0.99, 0.6, 0.0)])
+    assert best_at(det, 0.5)["threshold"] == 0.99 and best_at(det, 1.0)["frr"] == 0.3 and best_at(det, 0.1)["frr"] == 0.6
+    assert best_at(rows([(0.9, 0.2, 3.0)]), 0.5) is None
+    for name, en_frr in (("a", 0.6), ("b", 0.3)):
+        for sub in ("", "quiet"):
+            (tmp_path / name / sub).mkdir(parents=True, exist_ok=True)
+            for split in ("val", "test"):
+                det = {"en": rows([(0.99, en_frr, 0.0)]), "ko": rows([(0.9, 0.2, 0.4), (0.5, 0.0, 7.0)])}
+                (tmp_path / name / sub / f"det_{split}.json").write_text(json.dumps(det))
+    table = choice_table([tmp_path / "a", tmp_path / "b"]).splitlines()
+    assert len(table) == 4
+    # a: en 60% at every budget, ko 20% -> 40% on each line; b: en 30% -> 25%
+    assert table[2].endswith("| 40.0% | 40.0% | 40.0% | 40.0% | **40.0%** | **40.0%** |")
+    assert table[3].endswith("| 25.0% | 25.0% | 25.0% | 25.0% | **25.0%** | **25.0%** |")
