@@ -43,8 +43,9 @@ def window_batches(x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: i
     """The windows ``x`` (float16) with labels ``y`` as shuffled float32 batches, cut one batch at a time.
 
     Handing Keras the whole set instead costs it twice over: a float32 copy (twice the float16 windows)
-    and Keras' own tensor copy of that; round 6's 255,000 windows peaked at ~21 GB that way. Every
-    epoch visits every window once in a fresh order drawn from ``seed``."""
+    and Keras' own tensor copy of that. A continue round peaked at 21.2 GB with 255,000 windows that way,
+    at 16.9 GB with 352,000 windows this way. Every epoch visits every window once in a fresh order
+    drawn from ``seed``."""
     import keras
 
     eye = np.eye(num_classes, dtype=np.float32)
