@@ -110,7 +110,7 @@ PRESETS = {
             "train17": synthdata.SplitPlan(0, 2000, near_miss_voices=0, texts="wide", skip_texts_of=("train16",),
                                            neural="piper"),
             # 5,000 more wide-pool texts per language (the classic engines' training voices), none that train16 or
-            # train17 reads: the next round's data
+            # train17 reads: round 7's data, with train19
             "train18": synthdata.SplitPlan(0, 5000, near_miss_voices=0, texts="wide",
                                            skip_texts_of=("train16", "train17")),
             # the rest of the wide pool's train texts (~10,800 English, ~1,200 Korean) in the same voices: with
