@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from kwstrain.evaluate import CHOICE_BUDGETS, best_at, best_frr
+
 MODELS_DIR = Path(__file__).resolve().parents[1]
 SPLIT_NAMES = {"test": "test", "test3": "test, Kokoro jf_nezumi only", "val": "val"}
 
@@ -78,15 +80,6 @@ def det_table(det: dict, targets_fa_per_hour: tuple[float, ...] = (0.5, 1.0, 5.0
     return "\n".join(lines)
 
 
-def best_at(rows: list[dict], budget: float) -> dict | None:
-    """The DET row with the lowest FRR among those within ``budget`` false accepts per hour."""
-    ok = [r for r in rows if r["fa_per_hour"] <= budget]
-    return min(ok, key=lambda r: r["frr"]) if ok else None
-
-
-CHOICE_BUDGETS = (0.5, 1.0, 5.0)
-
-
 def choice_table(evals: list[Path], budgets: tuple[float, ...] = CHOICE_BUDGETS) -> str:
     """Candidate models side by side by the rule that picks the shipped one: on val, the best FRR within
     each budget (one shared threshold, all keywords enabled), averaged over both languages, both lines
@@ -100,7 +93,7 @@ def choice_table(evals: list[Path], budgets: tuple[float, ...] = CHOICE_BUDGETS)
             per_line = []
             for line_dir in (path, path / "quiet"):
                 det = json.loads((line_dir / f"det_{split}.json").read_text())
-                frrs = [(best_at(det[lang], b) or {"frr": 1.0})["frr"] for lang in ("en", "ko") for b in budgets]
+                frrs = best_frr(det, ("en", "ko"), budgets).values()
                 per_line.append(sum(frrs) / len(frrs))
             cells += [f"{100 * v:.1f}%" for v in per_line]
             means.append(f"**{100 * sum(per_line) / 2:.1f}%**")

@@ -251,17 +251,30 @@ def record_split(build: Path, split: str, model: Path, seed: int = 0, max_negati
     return detector.rule.labels, tracks
 
 
+CHOICE_BUDGETS = (0.5, 1.0, 5.0)  # false accepts per hour: the budgets a smoothing length and a model are chosen by
+
+
+def best_at(rows: list[dict], budget: float) -> dict | None:
+    """The DET row with the lowest FRR among those within ``budget`` false accepts per hour."""
+    ok = [r for r in rows if r["fa_per_hour"] <= budget]
+    return min(ok, key=lambda r: r["frr"]) if ok else None
+
+
+def best_frr(det: dict[str, list[dict]], languages, budgets: tuple[float, ...] = CHOICE_BUDGETS) -> dict[str, float]:
+    """Per language and budget (``"en <= 0.5"``), the best FRR along the DET within the budget; 1.0
+    where no threshold meets it."""
+    return {f"{lang} <= {b}": (best_at(det[lang], b) or {"frr": 1.0})["frr"] for lang in languages for b in budgets}
+
+
 def sweep_smoothing(labels: tuple[str, ...], raw: dict[str, dict[str, Track]], windows: tuple[int, ...] = tuple(range(1, 17)),
-                    budgets: tuple[float, ...] = (0.5, 1.0, 5.0)) -> dict[int, dict]:
+                    budgets: tuple[float, ...] = CHOICE_BUDGETS) -> dict[int, dict]:
     """Per smoothing length: the best FRR along the DET within each false-accept budget, per
     language, and their mean (the number the model's ``smooth_windows`` is chosen by, on val)."""
     out = {}
     for k in windows:
         tracks = {lang: {name: Track(t.stream, t.times_s, smooth(t.smoothed, k)) for name, t in by_name.items()}
                   for lang, by_name in raw.items()}
-        det = det_rows(labels, tracks)
-        best = {f"{lang} <= {b}": min((r["frr"] for r in det[lang] if r["fa_per_hour"] <= b), default=1.0)
-                for lang in raw for b in budgets}
+        best = best_frr(det_rows(labels, tracks), raw, budgets)
         out[k] = {"best_frr": best, "mean": round(float(np.mean(list(best.values()))), 4)}
     return out
 
@@ -290,8 +303,7 @@ def out_of_domain(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]], 
             fired = detect_track(neg.smoothed, neg.times_s, rule)
             row[name] = {"false_accepts": len(fired), "fa_per_hour": round(len(fired) / max(hours, 1e-9), 3),
                          "fa_keywords": sorted({d.keyword for d in fired})}
-        row["sweep"] = [(th, len(detect_track(neg.smoothed, neg.times_s, rule_for(labels, th))))
-                        for th in THRESHOLD_GRID]
+        row["sweep"] = [(th, false_accepts([neg], rule_for(labels, th))) for th in THRESHOLD_GRID]
         out[language] = row
     return out
 
