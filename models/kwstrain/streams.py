@@ -35,6 +35,8 @@ class Stream:
     language: str
     audio: np.ndarray
     spans: tuple[KeywordSpan, ...]
+    # (start s, end s, text) of each utterance of a conversation or near-miss stream, for finding what fired
+    utterances: tuple[tuple[float, float, str], ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -87,13 +89,14 @@ def build_streams(clips: ClipSet, language: str, near_miss_texts: set[str], seed
     # first and second halves hold different sentences (the two-fold threshold check splits there)
     by_text = sorted(sentences, key=lambda i: (zlib.crc32(str(clips.texts[i]).encode()), i))
     for name, members, limit in (("negative", by_text, max_negative_s), ("near_miss", near, None)):
-        pieces, total = [], 0
+        pieces, total, utterances = [], 0, []
         for i in members:
             utt = apply_channel(clips.clip(i), rng, rirs, [], channel)
             gap = _pause(rng, 0.15, 0.6)
             pieces += [utt, gap]
+            utterances.append((total / RATE_HZ, (total + utt.size) / RATE_HZ, str(clips.texts[i])))
             total += utt.size + gap.size
             if limit is not None and total >= limit * RATE_HZ:
                 break
-        streams[name] = Stream(name, language, _assemble(pieces, rng, floor_dbfs), ())
+        streams[name] = Stream(name, language, _assemble(pieces, rng, floor_dbfs), (), tuple(utterances))
     return streams

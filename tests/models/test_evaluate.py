@@ -167,3 +167,19 @@ def test_compare_ranks_models_by_best_frr_within_the_budgets_on_both_lines(tmp_p
     # a: en 60% at every budget, ko 20% -> 40% on each line; b: en 30% -> 25%
     assert table[2].endswith("| 40.0% | 40.0% | 40.0% | 40.0% | **40.0%** | **40.0%** |")
     assert table[3].endswith("| 25.0% | 25.0% | 25.0% | 25.0% | **25.0%** | **25.0%** |")
+
+
+def test_conversation_stream_records_where_each_sentence_is():
+    clips = _tone_clips()
+    channel, floor_dbfs = ev.LINES["quiet"]
+    negative = build_streams(clips, "en", set(), seed=3, channel=channel, floor_dbfs=floor_dbfs)["negative"]
+    utterances = negative.utterances
+    assert sorted(text for _, _, text in utterances) == [f"text {i}" for i in range(1, 6)]
+    clip_s = clips.clip(1).size / 8000
+    for (start, end, _), (following, _, _) in zip(utterances, utterances[1:] + ((negative.duration_s + 0.15, 0, ""),)):
+        assert abs(end - start - clip_s) < 1e-6
+        assert 0.15 - 1e-3 <= following - end <= 0.6 + 1e-3  # the pause after it
+        # the first burst starts where the sentence does: loud there, floor-quiet in the pause before
+        at = int(round(start * 8000))
+        if at >= 800:
+            assert np.sqrt(np.mean(negative.audio[at : at + 800] ** 2)) > 30 * np.sqrt(np.mean(negative.audio[at - 800 : at] ** 2))
