@@ -49,6 +49,17 @@ def results_table(metrics: dict) -> str:
         lines += [f"| {m.replace('_', ' ')} | {r['held_out_false_accepts']} | {r['held_out_hours']:.2f} | "
                   f"{r['held_out_fa_per_hour']:.2f} | {100 * r['frr'].get('ko', float('nan')):.1f}% | "
                   f"{100 * r['frr'].get('en', float('nan')):.1f}% |" for m, r in cross.items()]
+    fired = [(lang, row) for lang in ("ko", "en") for row in metrics["test"][lang].get("false_accept_sentences", [])]
+    if fired:
+        lines += ["", "What the test conversation's false accepts at the operating thresholds fired on (the sentence "
+                  "last begun; \"pause after\": in the pause after it; \"end of the one before\": in a sentence's first "
+                  "0.3 s, set off by the end of the sentence before, shown in brackets):", "",
+                  "| speech | keyword | score | where | sentence |", "| --- | --- | ---: | --- | --- |"]
+        for lang, row in fired:
+            where, text = where_fired(row), row.get("sentence", "")
+            if "sentence_before" in row:
+                text = f"[{row['sentence_before']}] {text}"
+            lines.append(f"| {lang} | {row['keyword']} | {row['score']:.4f} | {where} | {text.replace('|', '/')} |")
     wide = metrics.get("test_wide")
     if wide:
         lines += ["", "False accepts on other kinds of text than conversation (`test_wide`: the wide text pool's test "
@@ -65,6 +76,17 @@ def results_table(metrics: dict) -> str:
     for group, row in metrics.get("test_by_voice", {}).items():
         lines.append(f"| {group} | {row['clips']} | {100 * row['detected']:.0f}% |")
     return "\n".join(lines)
+
+
+def where_fired(row: dict) -> str:
+    """Where in its sentence a false accept fired (see ``evaluate.fired_on``)."""
+    if "sentence" not in row:
+        return "before the first sentence"
+    if "sentence_before" in row:
+        return "end of the one before"
+    if row["to_end_s"] < 0:
+        return "pause after"
+    return f"{row['since_start_s']:.1f} s in, {row['to_end_s']:.1f} s before its end"
 
 
 def det_table(det: dict, targets_fa_per_hour: tuple[float, ...] = (0.5, 1.0, 5.0, 20.0)) -> str:

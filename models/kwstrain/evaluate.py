@@ -308,10 +308,33 @@ def out_of_domain(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]], 
     return out
 
 
+def fired_on(track: Track, rule: ScoringRule) -> list[dict]:
+    """What each false accept on a conversation track fired on: the keyword, its smoothed score and the
+    sentence last begun at that moment, with the seconds since its start and to its end (negative: in the
+    pause after it; a detection comes ~0.2 s after the sound that set it off, so one in a sentence's
+    first ~0.3 s was set off by the end of the sentence before)."""
+    utterances = track.stream.utterances
+    starts = np.array([u[0] for u in utterances])
+    out = []
+    for d in detect_track(track.smoothed, track.times_s, rule):
+        row = {"time_s": round(d.time_s, 2), "keyword": d.keyword, "score": round(float(d.score), 4)}
+        k = int(np.searchsorted(starts, d.time_s, side="right")) - 1
+        if k >= 0:
+            start, end, text = utterances[k]
+            row.update(sentence=text, since_start_s=round(d.time_s - start, 2), to_end_s=round(end - d.time_s, 2))
+            if k > 0 and d.time_s - start < 0.3:
+                row["sentence_before"] = utterances[k - 1][2]
+        out.append(row)
+    return out
+
+
 def operating_point(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]], thresholds: dict[str, float]) -> dict:
+    """Scores at the operating thresholds per language (all keywords enabled, and its own only), with the
+    sentences the conversation's false accepts fired on (all keywords enabled)."""
     out = {}
     for language, t in tracks.items():
         out[language] = score_rule(t, rule_from(labels, thresholds))
+        out[language]["false_accept_sentences"] = fired_on(t["negative"], rule_from(labels, thresholds))
         out[f"{language}-only"] = score_rule(t, rule_from(labels, thresholds, language))
     return out
 

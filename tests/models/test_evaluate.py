@@ -183,3 +183,30 @@ def test_conversation_stream_records_where_each_sentence_is():
         at = int(round(start * 8000))
         if at >= 800:
             assert np.sqrt(np.mean(negative.audio[at : at + 800] ** 2)) > 30 * np.sqrt(np.mean(negative.audio[at - 800 : at] ** 2))
+
+
+def test_false_accepts_name_the_sentence_they_fired_on():
+    talk = track(20.0, {"ko_a": [(3.0, 0.97), (6.12, 0.995)], "en_b": [(12.0, 0.999)]})
+    sentences = ((0.5, 2.8, "first"), (6.0, 9.0, "second"), (9.4, 13.0, "third"))
+    talk = ev.Track(Stream("n", "ko", talk.stream.audio, (), sentences), talk.times_s, talk.smoothed)
+    fired = ev.fired_on(talk, ev.rule_from(LABELS, {"ko_a": 0.96, "en_b": 0.99}))
+    assert [(f["keyword"], f["sentence"]) for f in fired] == [("ko_a", "first"), ("ko_a", "second"), ("en_b", "third")]
+    assert fired[0]["to_end_s"] == -0.2 and fired[0]["since_start_s"] == 2.5 and "sentence_before" not in fired[0]
+    assert fired[1]["since_start_s"] == 0.12 and fired[1]["sentence_before"] == "first"  # set off by the end of "first"
+    assert fired[2]["to_end_s"] == 1.0 and fired[2]["score"] == 0.999
+    assert ev.fired_on(talk, ev.rule_from(LABELS, {"ko_a": 0.999, "en_b": 0.9999})) == []
+
+
+def test_card_lists_what_the_false_accepts_fired_on():
+    from kwstrain.card import results_table
+
+    row = {"keywords": 10, "hits": 5, "frr": 0.5, "false_accepts": 2, "negative_hours": 1.0, "fa_per_hour": 2.0,
+           "near_miss_fa": 0, "latency_p50_s": 0.2, "latency_p95_s": 0.3, "frr_per_keyword": {},
+           "false_accept_sentences": [
+               {"time_s": 3.0, "keyword": "ko_a", "score": 0.97, "sentence": "first", "since_start_s": 2.5, "to_end_s": -0.2},
+               {"time_s": 6.1, "keyword": "en_b", "score": 0.995, "sentence": "second", "since_start_s": 0.1,
+                "to_end_s": 2.9, "sentence_before": "first | once"}]}
+    metrics = {"threshold": 0.98, "refractory_s": 1.0, "hit_after_end_s": 1.0, "test": {"ko": row, "en": {**row, "false_accept_sentences": []}}}
+    table = results_table(metrics)
+    assert "| ko | ko_a | 0.9700 | pause after | first |" in table
+    assert "| ko | en_b | 0.9950 | end of the one before | [first / once] second |" in table
