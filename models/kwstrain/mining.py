@@ -3,7 +3,13 @@ confuses with keywords and train on them again.
 
 Windows are taken densely (every ``hop_frames``: 4 frames, 40 ms; the runtime steps 20 ms) from
 freshly channel-augmented *training* negative clips (sentences, near-misses,
-non-speech); only training data is used, never val or test.
+non-speech); only training data is used, never val or test. Each clip is
+scanned on its own (after 0.2-1 s of silence; the shipped rounds), or, with
+``run_clips`` n >= 1, as the line carries them: n at a time, one after the other
+with a pause of ``PAUSE_S`` after each, so windows that end in the pause after a
+sentence's last word are mined too (a keyword window ends up to 220 ms after the
+word; the synthesized clips end ~20-30 ms after their last sound, so a clip
+scanned alone never shows that moment). Tried in round 8 (MODEL_CARD.md).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from kwstrain.windows import WINDOW_FRAMES
 from lineguard.kws.features import FeatureConfig, log_mel
 
 LOG = logging.getLogger(__name__)
+PAUSE_S = (0.15, 0.6)  # between sentences of one speaker on the line (as in the evaluation streams)
 
 
 def _dense_windows(feats: np.ndarray, hop_frames: int) -> np.ndarray:
@@ -28,8 +35,9 @@ def _dense_windows(feats: np.ndarray, hop_frames: int) -> np.ndarray:
 def mine_hard_negatives(model, clips: ClipSet, rirs: list[np.ndarray], noise_bank: list[np.ndarray],
                         max_clips: int, score_floor: float, keep: int, seed: int,
                         hop_frames: int = 4, config: FeatureConfig = FeatureConfig(),
-                        channel: ChannelConfig = ChannelConfig()) -> np.ndarray:
-    """Up to ``keep`` negative windows (float16) whose top keyword score >= ``score_floor``."""
+                        channel: ChannelConfig = ChannelConfig(), run_clips: int = 0) -> np.ndarray:
+    """Up to ``keep`` negative windows (float16) whose top keyword score >= ``score_floor``, from
+    ``max_clips`` negative clips scanned alone (``run_clips`` 0) or in runs of ``run_clips`` with pauses."""
     rng = np.random.default_rng(seed)
     negatives = [i for i in range(len(clips)) if clips.labels[i] == NEGATIVE]
     chosen = rng.permutation(negatives)[:max_clips]
@@ -51,12 +59,17 @@ def mine_hard_negatives(model, clips: ClipSet, rirs: list[np.ndarray], noise_ban
         found_s.append(top[hard])
 
     pending = 0
-    for n, i in enumerate(chosen):
-        pre = np.zeros(int(rng.uniform(0.2, 1.0) * config.sample_rate_hz), np.float32)
-        audio = np.concatenate([pre, clips.clip(int(i))])
-        if n % 10 == 0:
-            audio = np.concatenate([audio, non_speech(config.sample_rate_hz, rng)])
-        audio = apply_channel(audio, rng, rirs, noise_bank, channel)
+    rate = config.sample_rate_hz
+    group = max(1, run_clips)
+    for n, start in enumerate(range(0, len(chosen), group)):
+        pieces = [np.zeros(int(rng.uniform(0.2, 1.0) * rate), np.float32)]
+        for i in chosen[start : start + group]:
+            pieces.append(clips.clip(int(i)))
+            if run_clips:
+                pieces.append(np.zeros(int(rng.uniform(*PAUSE_S) * rate), np.float32))
+        if n % max(1, 10 // group) == 0:  # non-speech after about one clip in ten
+            pieces.append(non_speech(rate, rng))
+        audio = apply_channel(np.concatenate(pieces), rng, rirs, noise_bank, channel)
         windows = _dense_windows(log_mel(audio, config), hop_frames)
         batch.append(windows)
         pending += len(windows)

@@ -236,7 +236,7 @@ def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, 
     for round_index in range(plan.hard_negative_rounds if plan.finetune_epochs > 0 else 0):
         hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
                                    plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17 + round_index,
-                                   channel=windows.channel)
+                                   channel=windows.channel, run_clips=plan.mining_run_clips)
         if len(hard):
             x = np.concatenate([x, hard, hard])
             y = np.concatenate([y, np.zeros(2 * len(hard), np.int32)])
@@ -334,10 +334,16 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 
 
 def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None,
-           head_channels: int | None = None, dense_units: int | None = None) -> Preset:
+           head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
     seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
-    a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`)."""
+    a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`);
+    and/or mining hard negatives from runs of ``mine_runs`` sentences with pauses (0: each alone)."""
+    if mine_runs is not None:
+        if not 0 <= mine_runs <= 100:
+            raise ValueError(f"--mine-runs must be within 0..100, got {mine_runs}")
+        preset = replace(preset, train=replace(preset.train, mining_run_clips=mine_runs),
+                         continue_train=replace(preset.continue_train, mining_run_clips=mine_runs))
     for name, value in (("--head-channels", head_channels), ("--dense-units", dense_units)):
         if value is not None and not 1 <= value <= 512:
             raise ValueError(f"{name} must be within 1..512, got {value}")
@@ -376,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dense-units", type=int, default=None,
                         help="continue/train: units of the hidden dense layer (default: the preset's); continue widens "
                              "a narrower start first, keeping its function")
+    parser.add_argument("--mine-runs", type=int, default=None, metavar="N",
+                        help="train/continue: mine hard negatives from runs of N training sentences with the pauses "
+                             "between them (default 0: each sentence alone, as the shipped rounds; MODEL_CARD.md round 8)")
     parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--continue-splits", nargs="+", default=None,
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
@@ -388,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units)
+        preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
+                        args.mine_runs)
         if args.continue_splits:
             unknown = [name for name in args.continue_splits if name not in preset.splits or not name.startswith("train")]
             if unknown:

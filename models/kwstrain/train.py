@@ -36,6 +36,7 @@ class TrainPlan:
     hard_negative_clips: int = 2500
     hard_negative_floor: float = 0.2
     hard_negative_keep: int = 12000
+    mining_run_clips: int = 0  # 0: each clip scanned alone; n: runs of n clips with pauses (kwstrain.mining)
 
 
 def window_batches(x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int, seed: int,

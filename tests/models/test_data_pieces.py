@@ -285,3 +285,16 @@ def test_the_wide_pools_train_splits_share_no_text_and_train19_reads_the_rest(mo
     everything = [t for s in read.values() for t in s]
     assert len(everything) == len(set(everything))  # no text twice, within or across the splits
     assert set(everything) == {t for t in texts if corpus.split_of(t) == "train"} and read["train19"]
+
+
+def test_mining_in_runs_changes_the_mining_only():
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    assert full.train.mining_run_clips == 0 and full.continue_train.mining_run_clips == 0  # the shipped rounds
+    runs = pipeline.varied(full, mine_runs=3)
+    assert runs.train.mining_run_clips == 3 and runs.continue_train.mining_run_clips == 3
+    assert runs.windows == full.windows and runs.shape == full.shape  # the cached windows stay valid
+    assert runs.continue_train.epochs == full.continue_train.epochs
+    with pytest.raises(ValueError, match="--mine-runs must be within 0..100, got -1"):
+        pipeline.varied(full, mine_runs=-1)
