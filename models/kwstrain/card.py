@@ -114,7 +114,11 @@ def choice_table(evals: list[Path], budgets: tuple[float, ...] = CHOICE_BUDGETS)
         for split in ("val", "test"):
             per_line = []
             for line_dir in (path, path / "quiet"):
-                det = json.loads((line_dir / f"det_{split}.json").read_text())
+                found = line_dir / f"det_{split}.json"
+                if not found.is_file():
+                    raise FileNotFoundError(f"{found}: missing; evaluate the model on that line first "
+                                            f"(python -m kwstrain.evaluate --out {path} and --line quiet --out {path / 'quiet'})")
+                det = json.loads(found.read_text())
                 frrs = best_frr(det, ("en", "ko"), budgets).values()
                 per_line.append(sum(frrs) / len(frrs))
             cells += [f"{100 * v:.1f}%" for v in per_line]
@@ -150,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                              "DIR/quiet) side by side by the val rule that picks the shipped model")
     args = parser.parse_args(argv)
     if args.compare:
-        print(choice_table(args.compare))
+        try:
+            print(choice_table(args.compare))
+        except FileNotFoundError as exc:
+            parser.error(str(exc))
         return 0
     print(results_table(json.loads((args.eval / "metrics.json").read_text())))
     print()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from kwstrain import evaluate as ev
 from kwstrain.streams import KeywordSpan, Stream, build_streams
@@ -167,6 +168,9 @@ def test_compare_ranks_models_by_best_frr_within_the_budgets_on_both_lines(tmp_p
     # a: en 60% at every budget, ko 20% -> 40% on each line; b: en 30% -> 25%
     assert table[2].endswith("| 40.0% | 40.0% | 40.0% | 40.0% | **40.0%** | **40.0%** |")
     assert table[3].endswith("| 25.0% | 25.0% | 25.0% | 25.0% | **25.0%** | **25.0%** |")
+    (tmp_path / "b" / "quiet" / "det_test.json").unlink()  # a model not yet evaluated on the quiet line
+    with pytest.raises(FileNotFoundError, match=r"b/quiet/det_test.json: missing; evaluate the model on that line"):
+        choice_table([tmp_path / "a", tmp_path / "b"])
 
 
 def test_conversation_stream_records_where_each_sentence_is():
