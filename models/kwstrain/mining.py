@@ -24,7 +24,7 @@ from kwstrain.windows import WINDOW_FRAMES
 from lineguard.kws.features import FeatureConfig, log_mel
 
 LOG = logging.getLogger(__name__)
-PAUSE_S = (0.15, 0.6)  # between sentences of one speaker on the line (as in the evaluation streams)
+PAUSE_S = (0.15, 0.6)  # between sentences on the line (as in the evaluation streams)
 
 
 def _dense_windows(feats: np.ndarray, hop_frames: int) -> np.ndarray:
