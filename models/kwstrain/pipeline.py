@@ -117,6 +117,10 @@ PRESETS = {
             # train18, the data of round 7
             "train19": synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="wide",
                                            skip_texts_of=("train16", "train17", "train18")),
+            # everyday words that rhyme with each keyword (kwstrain.rhymes.TRAIN_RHYMES: 이발-like words, where the
+            # near misses of keywords.toml share the keyword's start), each in 30 training voices, half in a carrier:
+            # the near misses of the next round (MODEL_CARD.md, round 8); no conversation
+            "train20": synthdata.SplitPlan(0, 0, near_miss_voices=30, near_misses="rhymes"),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),

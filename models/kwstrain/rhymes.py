@@ -3,8 +3,8 @@
 The keyword near misses of ``keywords.toml`` mostly share a keyword's *first*
 syllables (시발점, 병실, 미치다); the test false accepts of v49 are mostly words that
 share its *last* ones (던져버린다 for 죽여버린다, 후라이 for 또라이, *beach* for *bitch*).
-``RHYMES`` lists such words per keyword — the candidates for the next training
-round's near misses (MODEL_CARD.md, round 8). ``python -m kwstrain.rhymes`` speaks
+``RHYMES`` lists such words per keyword to measure with; ``TRAIN_RHYMES`` other
+ones, spoken as near misses by the training split ``train20`` (MODEL_CARD.md, round 8). ``python -m kwstrain.rhymes`` speaks
 each rhyme and each near miss in ``voices`` random *test* voices, alone with
 pauses around it, through the noisy telephone line, and counts the clips the
 model fires on at its shipped thresholds.
@@ -45,6 +45,28 @@ RHYMES: dict[str, tuple[str, ...]] = {
     "en_shutup": ("cut up", "what's up", "but up", "put up"),
     "en_killyou": ("thank you", "feel you", "tell you", "fill you"),
     "en_idiot": ("did it", "pilot", "idle", "eat it"),
+}
+# other rhymes, for training (split ``train20``): never the words ``RHYMES`` measures with, so that measurement
+# stays on words the model was not trained against
+TRAIN_RHYMES: dict[str, tuple[str, ...]] = {
+    "ko_ssibal": ("가발", "단발", "장발", "개발", "재발", "유발"),
+    "ko_gaesaekki": ("네 끼", "다섯 끼", "끼니", "새끼줄", "아침 한 끼"),
+    "ko_byeongsin": ("당신", "자신", "귀신", "통신", "대신", "점신"),
+    "ko_michinnom": ("비친다", "지친다", "건진 놈", "친한 놈", "그 친구 놈"),
+    "ko_jiral": ("자랄", "지날", "지를", "바랄", "기다랄"),
+    "ko_dakchyeo": ("부딪쳐", "외쳐", "가르쳐", "넘쳐", "고쳐", "합쳐"),
+    "ko_kkeojyeo": ("떨어져", "멀어져", "찢어져", "흩어져", "엎어져", "넘어져"),
+    "ko_jugyeo": ("숨겨 버린다", "끊어 버린다", "부어 버린다", "묶어 버린다", "누워 버린다"),
+    "ko_ttorai": ("드라이", "나라 이", "소라 이", "크라이"),
+    "ko_jotgatne": ("꽃 같네", "옷 같네", "못 갔네", "곧 가네", "돋았네"),
+    "en_fuck": ("puck", "chuck", "pluck", "struck", "cluck"),
+    "en_shit": ("fit", "quit", "knit", "split", "grit"),
+    "en_bitch": ("twitch", "glitch", "hitch", "witch", "stitched"),
+    "en_asshole": ("last hole", "fast goal", "class role", "gas bowl"),
+    "en_bastard": ("custard", "blasted", "lasted", "master", "disaster"),
+    "en_shutup": ("buttercup", "hiccup", "pick up", "shook up"),
+    "en_killyou": ("still you", "spill you", "steal you", "till you", "chill you"),
+    "en_idiot": ("hid it", "rid it", "lid it", "did he"),
 }
 
 

@@ -56,6 +56,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train14": 1450, "train15": 1550,  # the more-pool texts train13 leaves: classic engines, Piper
                "train16": 1460, "train17": 1560,  # the wide pool (other kinds of text): classic engines, Piper
                "train18": 1660, "train19": 1670,  # more of the wide pool, classic engines
+               "train20": 1680,  # rhymes of the keywords as near misses
                "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 SPLIT_FLITE = {"train": ("kal", "awb", "slt", "kal16"), "val": ("awb_time",), "test": ("rms",)}
@@ -95,6 +96,9 @@ class SplitPlan:
     texts: str = "base"
     # leave out the conversation texts these other splits read (their plans in the same preset)
     skip_texts_of: tuple[str, ...] = ()
+    # "keywords": the near misses of keywords.toml; "rhymes": everyday words that rhyme with each keyword
+    # (kwstrain.rhymes.TRAIN_RHYMES), without conversation
+    near_misses: str = "keywords"
 
 
 def _base(split: str) -> str:
@@ -234,16 +238,18 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan,
     def voice(language: str) -> tts.Voice:
         return split_voice(rng, language, split, plan.neural, plan.style_spread)
 
+    if plan.near_misses == "rhymes":
+        from kwstrain.rhymes import TRAIN_RHYMES  # here: kwstrain.rhymes itself uses this module
     for kw in keywords:
         for _ in range(plan.positives_per_keyword):
             parts, index = _keyword_parts(rng, kw, rng.choice(kw.spoken), plan.carrier_prob)
             jobs.append(ClipJob(kw.id, kw.language, parts, index, voice(kw.language), rng.randrange(1 << 30)))
-        for word in kw.near_misses:
+        for word in TRAIN_RHYMES.get(kw.id, ()) if plan.near_misses == "rhymes" else kw.near_misses:
             for _ in range(plan.near_miss_voices):
                 parts, _ = _keyword_parts(rng, kw, word, plan.carrier_prob)
                 jobs.append(ClipJob(NEGATIVE, kw.language, parts, -1, voice(kw.language), rng.randrange(1 << 30)))
     for language in sorted({k.language for k in keywords}):
-        if split == "train2":  # train2 adds positives only
+        if split == "train2" or plan.near_misses == "rhymes":  # train2 adds positives only, train20 rhymes only
             break
         texts = [t for t in corpus.sentences(language, _base(split), plan.texts) if t not in skip]
         rng.shuffle(texts)
