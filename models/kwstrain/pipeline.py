@@ -117,7 +117,7 @@ PRESETS = {
             # train18, the data of round 7
             "train19": synthdata.SplitPlan(0, 0, near_miss_voices=0, texts="wide",
                                            skip_texts_of=("train16", "train17", "train18")),
-            # everyday words that rhyme with each keyword (kwstrain.rhymes.TRAIN_RHYMES: 이발-like words, where the
+            # everyday words that rhyme with each keyword (kwstrain.rhymes.TRAIN_RHYMES: 가발 for 시발, where the
             # near misses of keywords.toml share the keyword's start), each in 30 training voices, half in a carrier:
             # the near misses of the next round (MODEL_CARD.md, round 8); no conversation
             "train20": synthdata.SplitPlan(0, 0, near_miss_voices=30, near_misses="rhymes"),
