@@ -332,9 +332,10 @@ def operating_point(labels: tuple[str, ...], tracks: dict[str, dict[str, Track]]
     """Scores at the operating thresholds per language (all keywords enabled, and its own only), with the
     sentences the conversation's false accepts fired on (all keywords enabled)."""
     out = {}
+    rule = rule_from(labels, thresholds)
     for language, t in tracks.items():
-        out[language] = score_rule(t, rule_from(labels, thresholds))
-        out[language]["false_accept_sentences"] = fired_on(t["negative"], rule_from(labels, thresholds))
+        out[language] = score_rule(t, rule)
+        out[language]["false_accept_sentences"] = fired_on(t["negative"], rule)
         out[f"{language}-only"] = score_rule(t, rule_from(labels, thresholds, language))
     return out
 

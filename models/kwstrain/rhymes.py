@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from kwstrain import synthdata, tts
-from kwstrain.channel import ChannelConfig, apply_channel, make_rirs
+from kwstrain.channel import apply_channel, make_rirs
+from kwstrain.evaluate import LINES
 from lineguard.kws.factory import build_detector
 from lineguard.kws.keywords import Keyword, load_keywords
 
@@ -70,11 +71,11 @@ TRAIN_RHYMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def firing_rate(words: list[str], language: str, model: Path, build: Path, voices: int, seed: int) -> tuple[int, int, dict]:
-    """(clips fired on, clips, fired clips per word) for ``words`` in ``voices`` test voices each."""
-    detector = build_detector(None, {}, model, 1.0)
-    home = tts.prepare_espeak_home(build)
-    rirs = make_rirs(10, seed=seed + 91)
+def firing_rate(detector, words: list[str], language: str, home: Path, rirs: list[np.ndarray], voices: int,
+                seed: int) -> tuple[int, int, dict]:
+    """(clips fired on, clips, fired clips per word) for ``words`` in ``voices`` test voices each (the
+    same voices for any list of equal length), through the noisy line (``evaluate.LINES``)."""
+    channel, floor_dbfs = LINES["noisy"]
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
     fired, total, per_word = 0, 0, {}
     for word in words:
@@ -86,8 +87,8 @@ def firing_rate(words: list[str], language: str, model: Path, build: Path, voice
                 LOG.warning("%s could not say %r: %s", voice.key, word, exc)
                 continue
             audio = np.concatenate([np.zeros(4000, np.float32), speech, np.zeros(6000, np.float32)])
-            audio = apply_channel(audio, nrng, rirs, [], ChannelConfig())
-            audio = audio + (nrng.standard_normal(audio.size) * 1e-3).astype(np.float32)
+            audio = apply_channel(audio, nrng, rirs, [], channel)
+            audio = audio + (nrng.standard_normal(audio.size) * 10 ** (floor_dbfs / 20)).astype(np.float32)
             detector.reset()
             total += 1
             if detector.process(audio):
@@ -110,9 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
+    detector = build_detector(None, {}, args.model, 1.0)
+    home = tts.prepare_espeak_home(args.build)
+    rirs = make_rirs(10, seed=args.seed + 91)
     for language in ("ko", "en"):
         for kind, words in word_lists(keywords, language).items():
-            fired, total, per_word = firing_rate(words, language, args.model, args.build, args.voices, args.seed)
+            fired, total, per_word = firing_rate(detector, words, language, home, rirs, args.voices, args.seed)
             print(f"{language} {kind}: fires on {fired} of {total} clips ({100 * fired / max(total, 1):.1f}%) "
                   f"{per_word}", flush=True)
     return 0
