@@ -107,7 +107,7 @@ def test_more_texts_are_clean_new_and_leave_val_and_test_alone():
         texts = [t for lang in ("en", "ko") for t in corpus.sentences(lang, role, pool="more")]
         assert sorted(j.parts[0] for j in jobs) == sorted(texts * 3)
         flite = {j.voice.name for j in jobs if j.voice.engine == "flite"}
-        assert flite and flite <= set(synthdata.SPLIT_FLITE[role])
+        assert flite <= set(synthdata.SPLIT_FLITE[role]) and bool(flite) == bool(synthdata.SPLIT_FLITE[role])
 
 
 def test_a_split_can_leave_out_the_texts_other_splits_read():
@@ -230,6 +230,34 @@ def test_neural_clips_are_augmented_more_often():
             counts[voice.split(":")[0], copies] = len(build_windows(clip, ["_none"], [], [], plan)[0])
     assert counts["espeak", 3] == counts["espeak", 1]
     assert counts["kokoro", 3] == 3 * counts["kokoro", 1]
+
+
+def test_val_reads_its_flite_share_with_espeak_ng():
+    """val has no flite voice of its own (flite's awb_time is a talking clock): no val clip is flite's,
+    and its English is still read by more than one engine."""
+    keywords = tuple(load_keywords())
+    jobs = synthdata.plan_jobs(keywords, "val", pipeline.PRESETS["full"].splits["val"])
+    engines = {j.voice.engine for j in jobs if j.language == "en"}
+    assert "flite" not in engines and "espeak" in engines
+    assert synthdata.SPLIT_FLITE["val"] == () and synthdata.SPLIT_FLITE["test"]
+
+
+def test_a_clip_the_engine_did_not_say_is_dropped(tmp_path):
+    """flite's awb_time says only times of day: for other text it returns a blip, and the clip is
+    dropped, where a full voice's clip of the same text is kept."""
+    import shutil
+
+    from kwstrain import tts
+
+    if not shutil.which("flite"):
+        pytest.skip("flite not installed")
+    synthdata._init_worker(tts.prepare_espeak_home(tmp_path))
+    job = synthdata.ClipJob("en_idiot", "en", ("you are such an", "idiot"), 1, tts.Voice("flite", "kal", "en"), 1)
+    audio, start, end = synthdata.run_job(job)
+    assert 0 < start < end == audio.size
+    assert synthdata.run_job(replace(job, voice=tts.Voice("flite", "awb_time", "en"))) is None
+    assert synthdata.too_short("idiot") == 5 * synthdata.MIN_MS_PER_CHARACTER * tts.RATE_HZ // 1000
+    assert synthdata.too_short("병신") == 2 * synthdata.MIN_MS_PER_CHARACTER * tts.RATE_HZ // 1000
 
 
 def test_a_sentence_starting_with_dashes_is_spoken_not_parsed_as_an_option(tmp_path):
