@@ -119,7 +119,7 @@ PRESETS = {
                                            skip_texts_of=("train16", "train17", "train18")),
             # everyday words that rhyme with each keyword (kwstrain.rhymes.TRAIN_RHYMES: 가발 for 시발, where the
             # near misses of keywords.toml share the keyword's start), each in 30 training voices, half in a carrier:
-            # the near misses of the next round (MODEL_CARD.md, round 8); no conversation
+            # the near misses of round 9 (MODEL_CARD.md); no conversation
             "train20": synthdata.SplitPlan(0, 0, near_miss_voices=30, near_misses="rhymes"),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
