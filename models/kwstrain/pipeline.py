@@ -211,16 +211,25 @@ def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray
     return x, y
 
 
+def clips_crc(clips: synthdata.ClipSet) -> int:
+    """A checksum of the clips' audio and labels: windows cut from other clips (a clip set synthesized
+    again, as val was when it lost flite's talking clock) are not reused from the cache."""
+    crc = zlib.crc32(np.ascontiguousarray(clips.audio))
+    for field in (clips.offsets, clips.labels, clips.kw_start, clips.kw_end):
+        crc = zlib.crc32(np.ascontiguousarray(field), crc)
+    return crc
+
+
 def _training_windows(build: Path, preset: Preset, labels: list[str], splits: tuple[str, ...]):
     """Augmented windows of the training ``splits`` and of val (cached in ``build``), plus what mining needs."""
     train_clips = synthdata.load_splits(build, splits)
     val_clips = synthdata.load_split(build, "val")
     features = repr(FeatureConfig())  # windows computed with other features are not reused
-    val_tag = f"{zlib.crc32((repr([p.name for p in synthdata.split_files(build, 'val')[1:]]) + features).encode()):08x}"
+    val_tag = f"{zlib.crc32(features.encode(), clips_crc(val_clips)):08x}"
     rirs = make_rirs(preset.rirs, seed=1)
     noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
     started = time.monotonic()
-    tag = f"{zlib.crc32((repr(preset.windows) + repr(list(splits)) + features).encode()):08x}"
+    tag = f"{zlib.crc32((repr(preset.windows) + repr(list(splits)) + features).encode(), clips_crc(train_clips)):08x}"
     x, y = _cached_windows(build / f"windows_train_{tag}.npz", labels,
                            lambda: build_windows_parallel(train_clips, labels, rirs, noise, preset.windows))
     val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)

@@ -326,3 +326,24 @@ def test_mining_in_runs_changes_the_mining_only():
     assert runs.continue_train.epochs == full.continue_train.epochs
     with pytest.raises(ValueError, match="--mine-runs must be within 0..100, got -1"):
         pipeline.varied(full, mine_runs=-1)
+
+
+def test_cached_windows_follow_the_clips_not_the_split_names():
+    """A clip set synthesized again under the same name (val, when it lost flite's talking clock) gets
+    a new checksum, so its windows are cut again instead of read from the old cache."""
+    from kwstrain.pipeline import clips_crc
+    from kwstrain.synthdata import ClipSet, merge_clips
+
+    audio = RNG.standard_normal(800).astype(np.float16)
+
+    def clips(samples: np.ndarray, label: str = "en_idiot") -> ClipSet:
+        return ClipSet(samples, np.array([0, 400, 800]), np.array([label, synthdata.NEGATIVE]), np.array(["en", "en"]),
+                       np.array(["espeak:a", "espeak:b"]), np.array(["t", "u"]), np.array([10, -1]), np.array([300, -1]))
+
+    same = clips_crc(clips(audio))
+    assert clips_crc(clips(audio.copy())) == same
+    assert clips_crc(merge_clips([clips(audio)])) == same  # merged (re-packed) audio: the same clips
+    changed = audio.copy()
+    changed[123] += np.float16(0.5)
+    assert clips_crc(clips(changed)) != same
+    assert clips_crc(clips(audio, label="en_shit")) != same
