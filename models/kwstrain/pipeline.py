@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--continue-splits", nargs="+", default=None,
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
-                             f"{' '.join(PRESETS['full'].continue_splits)})")
+                             f"{' '.join(PRESETS['full'].continue_splits)}); NAME*N reads a set N times (weighs it N×)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
@@ -413,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
                         args.mine_runs)
         if args.continue_splits:
-            unknown = [name for name in args.continue_splits if name not in preset.splits or not name.startswith("train")]
+            bases = [synthdata.split_weight(name)[0] for name in args.continue_splits]
+            unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]
             if unknown:
                 raise ValueError(f"--continue-splits: {', '.join(unknown)} not a training split of preset {args.preset}")
             preset = replace(preset, continue_splits=tuple(args.continue_splits))

@@ -369,13 +369,29 @@ def load_split(build: Path, split: str) -> ClipSet:
     return merge_clips([load_clips(p) for p in split_files(build, split)])
 
 
+MAX_SPLIT_REPEAT = 20
+
+
+def split_weight(name: str) -> tuple[str, int]:
+    """``train20*4`` -> ``("train20", 4)``: a training split read 4 times, so its clips weigh 4 times as
+    much (each copy cut into windows with its own augmentation); a plain name -> ``(name, 1)``."""
+    base, star, count = name.partition("*")
+    if not star:
+        return name, 1
+    if not count.isdigit() or not 1 <= int(count) <= MAX_SPLIT_REPEAT:
+        raise ValueError(f"{name!r}: the repeat count after '*' must be a whole number within 1..{MAX_SPLIT_REPEAT}")
+    return base, int(count)
+
+
 def load_splits(build: Path, splits: tuple[str, ...] | list[str]) -> ClipSet:
-    """Exactly the named clip sets (``clips_<name>.npz``), merged; a missing one is an error."""
-    missing = [name for name in splits if not (build / f"clips_{name}.npz").is_file()]
+    """Exactly the named clip sets (``clips_<name>.npz``; ``<name>*N``: N times), merged; a missing one is
+    an error."""
+    weighted = [split_weight(name) for name in splits]
+    missing = [name for name, _ in weighted if not (build / f"clips_{name}.npz").is_file()]
     if missing:
         raise FileNotFoundError(f"{build}: no clip set for split(s) {', '.join(missing)}: "
                                 f"run `python -m kwstrain.pipeline data --splits {' '.join(missing)}`")
-    return merge_clips([load_clips(build / f"clips_{name}.npz") for name in splits])
+    return merge_clips([clips for name, count in weighted for clips in [load_clips(build / f"clips_{name}.npz")] * count])
 
 
 def merge_clips(sets: list[ClipSet]) -> ClipSet:

@@ -347,3 +347,30 @@ def test_cached_windows_follow_the_clips_not_the_split_names():
     changed[123] += np.float16(0.5)
     assert clips_crc(clips(changed)) != same
     assert clips_crc(clips(audio, label="en_shit")) != same
+
+
+def test_a_training_split_can_be_weighted_by_repeating_it(tmp_path, capsys):
+    """``train20*3`` reads train20's clips three times (more weight for a small set, such as the rhymes);
+    a bad count is refused with the name, and the pipeline checks the split under the count."""
+    from kwstrain.synthdata import ClipSet, load_splits, split_weight
+
+    audio = RNG.standard_normal(600).astype(np.float16)
+    clips = ClipSet(audio, np.array([0, 200, 600]), np.array(["en_idiot", synthdata.NEGATIVE]), np.array(["en", "en"]),
+                    np.array(["espeak:a", "espeak:b"]), np.array(["t", "u"]), np.array([5, -1]), np.array([150, -1]))
+    np.savez(tmp_path / "clips_train20.npz", **{f: getattr(clips, f) for f in ClipSet.__dataclass_fields__})
+    np.savez(tmp_path / "clips_train.npz", **{f: getattr(clips, f) for f in ClipSet.__dataclass_fields__})
+    assert split_weight("train20") == ("train20", 1) and split_weight("train20*3") == ("train20", 3)
+    three = load_splits(tmp_path, ["train", "train20*3"])
+    assert len(three) == 4 * len(clips) and list(three.labels).count("en_idiot") == 4
+    assert np.array_equal(three.clip(7), clips.clip(1))
+    for bad in ("train20*0", "train20*x", "train20*", "train20*21"):
+        with pytest.raises(ValueError, match=re.escape(repr(bad))):
+            split_weight(bad)
+    with pytest.raises(FileNotFoundError, match="train21"):
+        load_splits(tmp_path, ["train21*2"])
+    with pytest.raises(SystemExit):
+        pipeline.main(["continue", "--build", str(tmp_path), "--continue-splits", "train", "val*2"])
+    assert "val not a training split" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        pipeline.main(["continue", "--build", str(tmp_path), "--continue-splits", "train20*0"])
+    assert "'train20*0'" in capsys.readouterr().err
