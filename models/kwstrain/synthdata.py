@@ -391,7 +391,10 @@ def load_splits(build: Path, splits: tuple[str, ...] | list[str]) -> ClipSet:
     if missing:
         raise FileNotFoundError(f"{build}: no clip set for split(s) {', '.join(missing)}: "
                                 f"run `python -m kwstrain.pipeline data --splits {' '.join(missing)}`")
-    return merge_clips([clips for name, count in weighted for clips in [load_clips(build / f"clips_{name}.npz")] * count])
+    sets: list[ClipSet] = []
+    for name, count in weighted:
+        sets += [load_clips(build / f"clips_{name}.npz")] * count  # loaded once, merged count times
+    return merge_clips(sets)
 
 
 def merge_clips(sets: list[ClipSet]) -> ClipSet:

@@ -328,25 +328,27 @@ def test_mining_in_runs_changes_the_mining_only():
         pipeline.varied(full, mine_runs=-1)
 
 
+def _two_clips(audio: np.ndarray, label: str = "en_idiot") -> synthdata.ClipSet:
+    """A keyword clip (the first third of ``audio``) and a negative one (the rest)."""
+    cut = audio.size // 3
+    return synthdata.ClipSet(audio, np.array([0, cut, audio.size]), np.array([label, synthdata.NEGATIVE]),
+                             np.array(["en", "en"]), np.array(["espeak:a", "espeak:b"]), np.array(["t", "u"]),
+                             np.array([5, -1]), np.array([cut - 50, -1]))
+
+
 def test_cached_windows_follow_the_clips_not_the_split_names():
     """A clip set synthesized again under the same name (val, when it lost flite's talking clock) gets
     a new checksum, so its windows are cut again instead of read from the old cache."""
     from kwstrain.pipeline import clips_crc
-    from kwstrain.synthdata import ClipSet, merge_clips
 
     audio = RNG.standard_normal(800).astype(np.float16)
-
-    def clips(samples: np.ndarray, label: str = "en_idiot") -> ClipSet:
-        return ClipSet(samples, np.array([0, 400, 800]), np.array([label, synthdata.NEGATIVE]), np.array(["en", "en"]),
-                       np.array(["espeak:a", "espeak:b"]), np.array(["t", "u"]), np.array([10, -1]), np.array([300, -1]))
-
-    same = clips_crc(clips(audio))
-    assert clips_crc(clips(audio.copy())) == same
-    assert clips_crc(merge_clips([clips(audio)])) == same  # merged (re-packed) audio: the same clips
+    same = clips_crc(_two_clips(audio))
+    assert clips_crc(_two_clips(audio.copy())) == same
+    assert clips_crc(synthdata.merge_clips([_two_clips(audio)])) == same  # merged (re-packed) audio: the same clips
     changed = audio.copy()
     changed[123] += np.float16(0.5)
-    assert clips_crc(clips(changed)) != same
-    assert clips_crc(clips(audio, label="en_shit")) != same
+    assert clips_crc(_two_clips(changed)) != same
+    assert clips_crc(_two_clips(audio, label="en_shit")) != same
 
 
 def test_a_training_split_can_be_weighted_by_repeating_it(tmp_path, capsys):
@@ -354,11 +356,9 @@ def test_a_training_split_can_be_weighted_by_repeating_it(tmp_path, capsys):
     a bad count is refused with the name, and the pipeline checks the split under the count."""
     from kwstrain.synthdata import ClipSet, load_splits, split_weight
 
-    audio = RNG.standard_normal(600).astype(np.float16)
-    clips = ClipSet(audio, np.array([0, 200, 600]), np.array(["en_idiot", synthdata.NEGATIVE]), np.array(["en", "en"]),
-                    np.array(["espeak:a", "espeak:b"]), np.array(["t", "u"]), np.array([5, -1]), np.array([150, -1]))
-    np.savez(tmp_path / "clips_train20.npz", **{f: getattr(clips, f) for f in ClipSet.__dataclass_fields__})
-    np.savez(tmp_path / "clips_train.npz", **{f: getattr(clips, f) for f in ClipSet.__dataclass_fields__})
+    clips = _two_clips(RNG.standard_normal(600).astype(np.float16))
+    for name in ("train", "train20"):
+        np.savez(tmp_path / f"clips_{name}.npz", **{f: getattr(clips, f) for f in ClipSet.__dataclass_fields__})
     assert split_weight("train20") == ("train20", 1) and split_weight("train20*3") == ("train20", 3)
     three = load_splits(tmp_path, ["train", "train20*3"])
     assert len(three) == 4 * len(clips) and list(three.labels).count("en_idiot") == 4
