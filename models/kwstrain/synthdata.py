@@ -39,7 +39,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, replace
-from multiprocessing import Pool
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -315,8 +315,11 @@ def run_job(job: ClipJob) -> tuple[np.ndarray, int, int] | None:
 
 
 def synthesize_split(jobs: list[ClipJob], home: Path, out_path: Path, workers: int = 2) -> int:
-    """Run the jobs in a process pool and store the clips in one ``.npz``."""
-    with Pool(workers, initializer=_init_worker, initargs=(home,)) as pool:
+    """Run the jobs in a process pool and store the clips in one ``.npz``.
+
+    Spawned workers, not forked: a fork taken after TensorFlow has started its thread
+    pools in this process can hang in the child."""
+    with get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(home,)) as pool:
         results = pool.map(run_job, jobs, chunksize=16)
     kept = [(j, r) for j, r in zip(jobs, results) if r is not None]
     audio = [r[0] for _, r in kept]

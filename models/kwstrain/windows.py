@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from fractions import Fraction
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -129,6 +130,13 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
 _SHARED: dict = {}
 
 
+def _init_part(audio_path: str, clips: ClipSet, labels: list[str], rirs: list[np.ndarray],
+               noise: list[np.ndarray], plan: WindowPlan) -> None:
+    """Worker set-up: the clips' audio is read from a memory-mapped file, not copied."""
+    audio = np.load(audio_path, mmap_mode="r")
+    _SHARED.update(clips=replace(clips, audio=audio), labels=labels, rirs=rirs, noise=noise, plan=plan)
+
+
 def _build_part(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     part, parts = args
     clips, labels, rirs, noise, plan = (_SHARED[k] for k in ("clips", "labels", "rirs", "noise", "plan"))
@@ -140,23 +148,31 @@ def _build_part(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 def _select(clips: ClipSet, keep: np.ndarray) -> ClipSet:
     """A ClipSet view with only the clips ``keep`` (audio is re-packed)."""
-    audio = [clips.audio[clips.offsets[i] : clips.offsets[i + 1]] for i in keep]
+    audio = [np.asarray(clips.audio[clips.offsets[i] : clips.offsets[i + 1]]) for i in keep]
     offsets = np.cumsum([0] + [a.size for a in audio])
-    return ClipSet(np.concatenate(audio) if audio else clips.audio[:0], offsets,
+    return ClipSet(np.concatenate(audio) if audio else np.asarray(clips.audio[:0]), offsets,
                    *(getattr(clips, f)[keep] for f in ("labels", "languages", "voices", "texts", "kw_start", "kw_end")))
 
 
 def build_windows_parallel(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noise_bank: list[np.ndarray],
                            plan: WindowPlan, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`build_windows` split over ``workers`` processes (clips interleaved)."""
+    """:func:`build_windows` split over ``workers`` processes (clips interleaved).
+
+    The workers are spawned, not forked: a fork taken after TensorFlow has started its
+    thread pools (training, then ``continue`` in one process) can hang in the child.
+    The audio reaches them through a temporary memory-mapped ``.npy`` file.
+    """
     if workers <= 1:
         return build_windows(clips, labels, rirs, noise_bank, plan)
+    import tempfile
     from multiprocessing import get_context
 
-    _SHARED.update(clips=clips, labels=labels, rirs=rirs, noise=noise_bank, plan=plan)
-    with get_context("fork").Pool(workers) as pool:
-        parts = pool.map(_build_part, [(p, workers) for p in range(workers)])
-    _SHARED.clear()
+    with tempfile.TemporaryDirectory(prefix="lineguard-windows-") as tmp:
+        audio_path = str(Path(tmp) / "audio.npy")
+        np.save(audio_path, clips.audio)
+        init = (audio_path, replace(clips, audio=clips.audio[:0]), labels, rirs, noise_bank, plan)
+        with get_context("spawn").Pool(workers, initializer=_init_part, initargs=init) as pool:
+            parts = pool.map(_build_part, [(p, workers) for p in range(workers)])
     return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
 
 
