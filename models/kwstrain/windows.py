@@ -11,9 +11,11 @@ after it has left the window are negatives.
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
-from pathlib import Path
+import tempfile
 from dataclasses import dataclass, replace
+from fractions import Fraction
+from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -164,9 +166,6 @@ def build_windows_parallel(clips: ClipSet, labels: list[str], rirs: list[np.ndar
     """
     if workers <= 1:
         return build_windows(clips, labels, rirs, noise_bank, plan)
-    import tempfile
-    from multiprocessing import get_context
-
     with tempfile.TemporaryDirectory(prefix="lineguard-windows-") as tmp:
         audio_path = str(Path(tmp) / "audio.npy")
         np.save(audio_path, clips.audio)
