@@ -150,9 +150,9 @@ def _build_part(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 def _select(clips: ClipSet, keep: np.ndarray) -> ClipSet:
     """A ClipSet view with only the clips ``keep`` (audio is re-packed)."""
-    audio = [np.asarray(clips.audio[clips.offsets[i] : clips.offsets[i + 1]]) for i in keep]
+    audio = [clips.audio[clips.offsets[i] : clips.offsets[i + 1]] for i in keep]
     offsets = np.cumsum([0] + [a.size for a in audio])
-    return ClipSet(np.concatenate(audio) if audio else np.asarray(clips.audio[:0]), offsets,
+    return ClipSet(np.concatenate(audio) if audio else clips.audio[:0], offsets,
                    *(getattr(clips, f)[keep] for f in ("labels", "languages", "voices", "texts", "kw_start", "kw_end")))
 
 
