@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import random
+import sys
 import wave
 
 from kwstrain.accent import phones
@@ -53,6 +55,20 @@ _NEAREST = {"en": {"a": "A:", "e": "E", "i": "i:", "o": "O:", "u": "u:", "@": "V
 
 def available() -> bool:
     return importlib.util.find_spec("py_nanotts") is not None
+
+
+def nanotts():
+    """The ``py_nanotts`` module, its native library bound to its own symbols first (``RTLD_DEEPBIND``): it
+    exports Ooura's FFT routines (``cftb1st``, ``bitrv2conj`` …) under the same names as TensorFlow's copy,
+    and loaded after TensorFlow it would call TensorFlow's and crash."""
+    if "py_nanotts" not in sys.modules:
+        flags = sys.getdlopenflags()
+        sys.setdlopenflags(flags | os.RTLD_DEEPBIND)
+        try:
+            import py_nanotts  # noqa: F401 (kept in sys.modules)
+        finally:
+            sys.setdlopenflags(flags)
+    return sys.modules["py_nanotts"]
 
 
 def xsampa(ipa: str, voice: str, korean: bool = False) -> list[str]:
@@ -100,10 +116,8 @@ def markup(text: str, voice: str, how: str) -> str:
 
 def synthesize_wav(text: str, name: str, speed_percent: int) -> bytes:
     """``text`` (Korean or English) spoken by the Pico voice of ``name``; 16-bit mono WAV bytes at 16 kHz."""
-    from py_nanotts import NanoTTS
-
     voice, how, pitch = parse_name(name)
-    pcm = NanoTTS().speak(markup(text, voice, how), voice=voice, speed=speed_percent / 100.0, pitch=pitch)
+    pcm = nanotts().NanoTTS().speak(markup(text, voice, how), voice=voice, speed=speed_percent / 100.0, pitch=pitch)
     if not pcm:
         raise ValueError(f"pico {voice} said nothing for {text!r}")
     buf = io.BytesIO()
