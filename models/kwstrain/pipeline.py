@@ -122,7 +122,8 @@ PRESETS = {
             # the near misses of round 9 (MODEL_CARD.md); no conversation
             "train20": synthdata.SplitPlan(0, 0, near_miss_voices=30, near_misses="rhymes"),
             # SVOX Pico (py-nanotts): six recorded speakers of an HMM parametric engine no other split has, English
-            # as text and everything else as phonemes (accented Korean and English); ~0.01 CPU-s per clip
+            # as text and everything else as phonemes (accented Korean and English); ~0.03 CPU-s per clip, mostly
+            # espeak-ng writing the IPA
             "train21": synthdata.SplitPlan(300, 0, near_miss_voices=4, neural="pico"),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
