@@ -28,8 +28,8 @@ LOG = logging.getLogger("kwstrain.foreign")
 
 
 def caught(detector, keywords, engine: str, split: str, clips: int, home: Path, seed: int = 5) -> tuple[Counter, Counter]:
-    """(caught, spoken) per (language, voice group): the voice group is the engine voice's name up to its
-    first ``|`` and, for Pico and the like, how it reads (``text`` or a phoneme language)."""
+    """(caught, spoken) per (language, voice group): the voice group is the first two ``|`` fields of the
+    voice's name (for Pico, the voice and how it reads: ``text`` or a phoneme language)."""
     rng = random.Random(seed)
     hit, total = Counter(), Counter()
     for kw in keywords:

@@ -7,8 +7,9 @@ built from recordings of six speakers: American (``en-US``) and British
 works that way or sounds like these voices. English text is read as written
 by the two English voices (two English clips in three); everything else is
 handed over as phonemes (Pico's ``<phoneme alphabet="xsampa">`` markup, one tag
-per word: a tag of more than ~50 phones comes out nearly silent): espeak-ng writes the text as IPA
-(Korean, or English in en-us / en-gb), :func:`kwstrain.accent.phones` reduces
+per word: a tag of more than ~50 phones comes out nearly silent): espeak-ng
+writes the text as IPA (Korean, or English in en-us / en-gb),
+:func:`kwstrain.accent.phones` reduces
 it to neutral phones and :func:`xsampa` spells them in X-SAMPA with the sounds
 the voice's language has. So the English voices also speak accented Korean, and
 the four others accented Korean and accented English, like a foreign caller.
@@ -44,8 +45,8 @@ _XSAMPA = {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u", "æ": "{", "ə": "@
            "v": "v", "s": "s", "z": "z", "m": "m", "n": "n"}
 # The symbols each voice's language lacks, and its nearest ones. Pico skips a symbol its voice does not know
 # (and an English voice then shortens the rest), so these were found by asking every voice for each symbol
-# between two m's and keeping those that changed the clip's length (tests/models/test_pico_voice.py checks it). The English voices have no r in phoneme markup:
-# l stands in, as Korean ㄹ lies between the two.
+# between two m's and keeping those that changed the clip's length (tests/models/test_pico_voice.py checks it).
+# The English voices have no r in phoneme markup: l stands in, as Korean ㄹ lies between the two.
 _NEAREST = {"en": {"a": "A:", "e": "E", "i": "i:", "o": "O:", "u": "u:", "@": "V", "r": "l", "x": "h"},
             "de": {"{": "E", "r": "R", "w": "v"},
             "es": {"{": "e", "@": "e", "U": "u", "S": "tS", "Z": "j", "h": "x", "v": "b", "z": "s", "w": "u"},

@@ -29,7 +29,11 @@ def test_every_symbol_written_for_a_voice_is_one_it_says(voice: str):
     without = _samples("m m a", voice)
     skipped = [s for s in sorted(written) if _samples(f"m {s} m a", voice) == without]
     assert not skipped, f"{voice} does not say {skipped}"
-    assert _samples("m a m a", "en-US") == _samples("m m a", "en-US")  # the check can fail: a is skipped there
+
+
+def test_the_symbol_check_can_fail():
+    """The English voices skip a plain a: the check above would catch writing it."""
+    assert _samples("m a m a", "en-US") == _samples("m m a", "en-US")
 
 
 def test_pico_speaks_in_a_process_that_loaded_tensorflow_first():
@@ -52,11 +56,12 @@ def test_korean_and_english_phonemes_in_each_language():
     assert pico_voice.xsampa("ʃˈʌt ˌʌp", "es-ES") == ["tS a t", "a p"]  # Spanish has no sh: ch
 
 
-def test_a_long_sentence_is_said_whole():
+def test_a_long_sentence_is_said_whole(tmp_path: Path):
     """Pico says almost nothing for a phoneme tag of more than ~50 phones, so each word gets its own tag."""
     text = "all bridge hands are equally likely, but some are more equally likely than others"
-    short = tts.synthesize("all bridge hands", tts.Voice("pico", "de-DE|en-us|1.000", "en", speed_wpm=100), Path("."))
-    whole = tts.synthesize(text, tts.Voice("pico", "de-DE|en-us|1.000", "en", speed_wpm=100), Path("."))
+    voice = tts.Voice("pico", "de-DE|en-us|1.000", "en", speed_wpm=100)
+    short = tts.synthesize("all bridge hands", voice, tmp_path)
+    whole = tts.synthesize(text, voice, tmp_path)
     assert whole.size > 3.5 * short.size
     assert pico_voice.markup(text, "de-DE", "en-us").count("<phoneme") == 14
 
@@ -103,18 +108,3 @@ def _f0(x: np.ndarray) -> float:
     ac = np.correlate(seg, seg, "full")[seg.size - 1 :]
     lo, hi = tts.RATE_HZ // 500, tts.RATE_HZ // 60
     return tts.RATE_HZ / (lo + int(np.argmax(ac[lo:hi])))
-
-
-
-def test_foreign_counts_what_the_shipped_model_catches(tmp_path: Path):
-    """kwstrain.foreign: the classic training engines' keywords are the model's home ground (most caught),
-    grouped by language and voice."""
-    from kwstrain import foreign
-    from lineguard.kws.factory import build_detector
-    from lineguard.kws.keywords import load_keywords
-
-    keywords = load_keywords(foreign.MODELS_DIR / "keywords.toml")
-    detector = build_detector(None, {}, foreign.MODELS_DIR / "lineguard_kws.tflite", 1.0)
-    hit, total = foreign.caught(detector, keywords, "", "train", 2, tts.prepare_espeak_home(tmp_path))
-    assert sum(total.values()) == 2 * len(keywords) and sum(hit.values()) >= 0.6 * sum(total.values())
-    assert {language for language, _ in total} == {"ko", "en"} and set(hit) <= set(total)
