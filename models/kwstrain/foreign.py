@@ -5,6 +5,11 @@ them), on clean audio (no channel), and run through the model at its own thresho
 engine that the current model hardly catches brings speech it has not learned; one it already catches
 well adds little.
 
+For each voice group it also prints the median peak of the right keyword's smoothed score and how often
+the right keyword still leads the other keywords at its peak: a miss with a low peak where the right
+keyword leads is a model that recognizes the word but is not sure enough against "no keyword" (a voice it
+has not learned), a miss where another keyword leads is a confusion.
+
     PYTHONPATH=edge:models python -m kwstrain.foreign --engine pico --split train21 --clips 24
 """
 
@@ -13,7 +18,8 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +27,29 @@ import numpy as np
 from kwstrain import synthdata, tts
 from lineguard.kws.factory import build_detector
 from lineguard.kws.keywords import load_keywords
+from lineguard.kws.scoring import smooth
 
 MODELS_DIR = Path(__file__).resolve().parents[1]
 
 LOG = logging.getLogger("kwstrain.foreign")
 
 
-def caught(detector, keywords, engine: str, split: str, clips: int, home: Path, seed: int = 5) -> tuple[Counter, Counter]:
-    """(caught, spoken) per (language, voice group): the voice group is the first two ``|`` fields of the
+@dataclass
+class Tally:
+    """Per (language, voice group): clips spoken, clips caught, the right keyword's peak smoothed score in each
+    clip, and the clips where the right keyword led the other keywords at its peak."""
+    total: Counter = field(default_factory=Counter)
+    hit: Counter = field(default_factory=Counter)
+    peaks: defaultdict = field(default_factory=lambda: defaultdict(list))
+    leads: Counter = field(default_factory=Counter)
+
+
+def caught(detector, keywords, engine: str, split: str, clips: int, home: Path, seed: int = 5) -> Tally:
+    """The :class:`Tally` of ``clips`` clips per keyword; the voice group is the first two ``|`` fields of the
     voice's name (for Pico, the voice and how it reads: ``text`` or a phoneme language)."""
     rng = random.Random(seed)
-    hit, total = Counter(), Counter()
+    tally = Tally()
+    labels = list(detector.meta.labels)
     for kw in keywords:
         for _ in range(clips):
             voice = synthdata.split_voice(rng, kw.language, split, engine)
@@ -42,11 +60,17 @@ def caught(detector, keywords, engine: str, split: str, clips: int, home: Path, 
                 continue
             audio = np.concatenate([np.zeros(4000, np.float32), speech * (0.3 / max(float(np.abs(speech).max()), 1e-6)),
                                     np.zeros(6000, np.float32)])
-            detector.reset()
             group = (kw.language, "|".join(voice.name.split("|")[:2]))
-            total[group] += 1
-            hit[group] += any(d.keyword == kw.id for d in detector.process(audio))
-    return hit, total
+            detector.reset()
+            tally.total[group] += 1
+            tally.hit[group] += any(d.keyword == kw.id for d in detector.process(audio))
+            detector.reset()
+            smoothed = smooth(np.array([s for _, s in detector.process_scores(audio)]), detector.rule.smooth_windows)
+            right = labels.index(kw.id)
+            peak = int(smoothed[:, right].argmax())
+            tally.peaks[group].append(float(smoothed[peak, right]))
+            tally.leads[group] += int(smoothed[peak, 1:].argmax()) + 1 == right  # column 0 is "no keyword"
+    return tally
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,13 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
-    hit, total = caught(build_detector(None, {}, args.model, 1.0), keywords, args.engine, args.split, args.clips,
-                        tts.prepare_espeak_home(args.build))
-    for group in sorted(total):
-        print(f"{group[0]} {group[1]}: {hit[group]} of {total[group]} caught ({100 * hit[group] / total[group]:.0f}%)")
+    tally = caught(build_detector(None, {}, args.model, 1.0), keywords, args.engine, args.split, args.clips,
+                   tts.prepare_espeak_home(args.build))
+    for group in sorted(tally.total):
+        n = tally.total[group]
+        print(f"{group[0]} {group[1]}: {tally.hit[group]} of {n} caught ({100 * tally.hit[group] / n:.0f}%), "
+              f"peak score median {np.median(tally.peaks[group]):.2f}, right keyword leads in "
+              f"{100 * tally.leads[group] / n:.0f}%")
     for language in ("ko", "en"):
-        h = sum(v for g, v in hit.items() if g[0] == language)
-        t = sum(v for g, v in total.items() if g[0] == language)
+        h = sum(v for g, v in tally.hit.items() if g[0] == language)
+        t = sum(v for g, v in tally.total.items() if g[0] == language)
         print(f"{language}: {h} of {t} caught ({100 * h / max(t, 1):.1f}%)")
     return 0
 

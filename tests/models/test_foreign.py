@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from kwstrain import foreign, tts
@@ -14,6 +15,22 @@ def test_foreign_counts_what_the_shipped_model_catches(tmp_path: Path):
     and voice."""
     keywords = load_keywords(foreign.MODELS_DIR / "keywords.toml")
     detector = build_detector(None, {}, foreign.MODELS_DIR / "lineguard_kws.tflite", 1.0)
-    hit, total = foreign.caught(detector, keywords, "", "train", 2, tts.prepare_espeak_home(tmp_path))
-    assert sum(total.values()) == 2 * len(keywords) and sum(hit.values()) >= 0.6 * sum(total.values())
-    assert {language for language, _ in total} == {"ko", "en"} and set(hit) <= set(total)
+    tally = foreign.caught(detector, keywords, "", "train", 2, tts.prepare_espeak_home(tmp_path))
+    total, hit = sum(tally.total.values()), sum(tally.hit.values())
+    assert total == 2 * len(keywords) and hit >= 0.6 * total
+    assert {language for language, _ in tally.total} == {"ko", "en"} and set(tally.hit) <= set(tally.total)
+    peaks = [p for group in tally.total for p in tally.peaks[group]]
+    assert len(peaks) == total and all(0.0 <= p <= 1.0 for p in peaks)
+    # a caught clip's right keyword scored at least its threshold (every default threshold is above 0.5), and
+    # the right keyword leads in at least every caught clip
+    assert sum(p >= 0.5 for p in peaks) >= hit and sum(tally.leads.values()) >= hit
+
+
+def test_foreign_peaks_are_low_where_no_keyword_is_said(tmp_path: Path):
+    """The tally measures the keyword said: the same voices saying a harmless word score low for every keyword."""
+    keywords = load_keywords(foreign.MODELS_DIR / "keywords.toml")
+    detector = build_detector(None, {}, foreign.MODELS_DIR / "lineguard_kws.tflite", 1.0)
+    harmless = [replace(kw, spoken=("hello there",) if kw.language == "en" else ("안녕하세요",)) for kw in keywords]
+    tally = foreign.caught(detector, harmless, "", "train", 1, tts.prepare_espeak_home(tmp_path))
+    assert sum(tally.hit.values()) == 0
+    assert max(p for group in tally.total for p in tally.peaks[group]) < 0.5
