@@ -27,7 +27,7 @@ import numpy as np
 from kwstrain import synthdata, tts
 from lineguard.kws.factory import build_detector
 from lineguard.kws.keywords import load_keywords
-from lineguard.kws.scoring import smooth
+from lineguard.kws.scoring import detect_track, smooth
 
 MODELS_DIR = Path(__file__).resolve().parents[1]
 
@@ -62,10 +62,10 @@ def caught(detector, keywords, engine: str, split: str, clips: int, home: Path, 
                                     np.zeros(6000, np.float32)])
             group = (kw.language, "|".join(voice.name.split("|")[:2]))
             detector.reset()
+            times, scores = zip(*detector.process_scores(audio))
+            smoothed = smooth(np.array(scores), detector.rule.smooth_windows)
             tally.total[group] += 1
-            tally.hit[group] += any(d.keyword == kw.id for d in detector.process(audio))
-            detector.reset()
-            smoothed = smooth(np.array([s for _, s in detector.process_scores(audio)]), detector.rule.smooth_windows)
+            tally.hit[group] += any(d.keyword == kw.id for d in detect_track(smoothed, np.array(times), detector.rule))
             right = labels.index(kw.id)
             peak = int(smoothed[:, right].argmax())
             tally.peaks[group].append(float(smoothed[peak, right]))
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
-    parser.add_argument("--engine", default="", help="kokoro, piper, accent, gnuspeech, pico, pico-text ('' = the classic ones)")
+    parser.add_argument("--engine", default="",
+                        help="kokoro, piper, accent, gnuspeech, pico, pico-text ('' = the classic ones)")
     parser.add_argument("--split", default="train", help="whose voices: a train split for the training-only engines")
     parser.add_argument("--clips", type=int, default=24, help="clips per keyword")
     args = parser.parse_args(argv)
