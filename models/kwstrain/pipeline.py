@@ -355,11 +355,13 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 
 
 def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None,
-           head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None) -> Preset:
+           head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None,
+           warp: float | None = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
     seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
     a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`);
-    and/or mining hard negatives from runs of ``mine_runs`` sentences with pauses (0: each alone)."""
+    and/or mining hard negatives from runs of ``mine_runs`` sentences with pauses (0: each alone); and/or with
+    another vocal-tract warp range in training (``warp``: factors 1 ± warp, training only)."""
     if mine_runs is not None:
         if not 0 <= mine_runs <= 100:
             raise ValueError(f"--mine-runs must be within 0..100, got {mine_runs}")
@@ -371,6 +373,10 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
     if head_channels is not None or dense_units is not None:
         preset = replace(preset, shape=replace(preset.shape, head_channels=head_channels or preset.shape.head_channels,
                                                dense_units=dense_units or preset.shape.dense_units))
+    if warp is not None:
+        if not 0.0 <= warp <= 0.4:
+            raise ValueError(f"--warp must be within 0..0.4, got {warp}")
+        preset = replace(preset, shape=replace(preset.shape, warp=warp))
     if noise_prob is not None:
         if not 0.0 <= noise_prob <= 1.0:
             raise ValueError(f"--noise-prob must be within 0..1, got {noise_prob}")
@@ -406,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mine-runs", type=int, default=None, metavar="N",
                         help="train/continue: mine hard negatives from runs of N training sentences with the pauses "
                              "between them (default 0: each sentence alone, as the shipped rounds; MODEL_CARD.md round 8)")
+    parser.add_argument("--warp", type=float, default=None,
+                        help="train/continue: vocal-tract warp factors 1 ± WARP in training (default: the preset's, 0.12)")
     parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--continue-splits", nargs="+", default=None,
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
@@ -419,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
-                        args.mine_runs)
+                        args.mine_runs, args.warp)
         if args.continue_splits:
             bases = [synthdata.split_weight(name)[0] for name in args.continue_splits]
             unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]

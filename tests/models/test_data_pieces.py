@@ -297,6 +297,22 @@ def test_a_wider_head_changes_the_network_and_not_the_windows():
         pipeline.varied(full, dense_units=0)
 
 
+def test_another_warp_range_changes_the_training_augmentation_only():
+    from dataclasses import replace
+
+    from kwstrain import pipeline
+    from kwstrain.model import warp_positions
+
+    full = pipeline.PRESETS["full"]
+    wider = pipeline.varied(full, warp=0.2)
+    assert wider.shape == replace(full.shape, warp=0.2) and wider.windows == full.windows
+    # the mel bins of the widest warps reach further (bin b takes the energy at f_b / alpha)
+    spread = lambda warp: float(np.ptp(warp_positions(warp)[:, 20]))  # noqa: E731
+    assert spread(0.2) > spread(full.shape.warp) > 0
+    with pytest.raises(ValueError, match="--warp must be within 0..0.4, got 0.5"):
+        pipeline.varied(full, warp=0.5)
+
+
 def test_the_wide_pools_train_splits_share_no_text_and_train19_reads_the_rest(monkeypatch):
     words = ("the", "quiet", "river", "runs", "past", "an", "old", "mill", "each", "morning", "slowly", "green")
     texts = [f"{words[i % 12]} {words[i // 12 % 12]} {words[i // 144 % 12]} {words[i // 1728 % 12]} stop"
