@@ -413,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="train/continue: mine hard negatives from runs of N training sentences with the pauses "
                              "between them (default 0: each sentence alone, as the shipped rounds; MODEL_CARD.md round 8)")
     parser.add_argument("--warp", type=float, default=None,
-                        help="train/continue: vocal-tract warp factors 1 ± WARP in training (default: the preset's, 0.12)")
+                        help="train/continue: vocal-tract warp factors 1 ± WARP in training "
+                             f"(default: the preset's, {PRESETS['full'].shape.warp})")
     parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
     parser.add_argument("--continue-splits", nargs="+", default=None,
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
