@@ -7,7 +7,7 @@ need=()
 for pkg in espeak-ng sox libsox-fmt-all mosquitto mosquitto-clients flite festival \
            festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts fortunes postgresql chromium chromium-driver \
            festvox-czech-dita festvox-czech-krb festvox-czech-machac festvox-czech-ph \
-           festvox-suopuhe-lj festvox-suopuhe-mv festvox-italp16k festvox-itapc16k; do
+           festvox-suopuhe-lj festvox-suopuhe-mv festvox-italp16k festvox-itapc16k festvox-ru festvox-hi-nsk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 # node and npm from any source (Debian's nodejs/npm only when the commands are missing)

@@ -128,6 +128,10 @@ PRESETS = {
             # the same plan with English read as text by Pico's two English voices only: round 11 (train21) lost
             # English on val, and v50 caught none of the accented English clips (kwstrain.foreign)
             "train22": synthdata.SplitPlan(300, 0, near_miss_voices=4, neural="pico-text"),
+            # two more real men, accented (kwstrain.accent.GROUPS["accent2"]: festival's Russian unit-selection
+            # voice and its Hindi diphone voice) in both languages: the unseen English voices missed most are men,
+            # and training had few male English speakers; ~0.3 CPU-s per clip
+            "train23": synthdata.SplitPlan(100, 300, near_miss_voices=3, neural="accent2"),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),

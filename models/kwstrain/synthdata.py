@@ -65,6 +65,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train20": 1680,  # rhymes of the keywords as near misses
                "train21": 1690,  # SVOX Pico's six voices
                "train22": 1720,  # SVOX Pico, English as text only
+               "train23": 1730,  # festival's Russian and Hindi men, accented
                "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 # flite has no voice to spare for val (awb_time is a talking clock: it speaks only times of day)
@@ -91,10 +92,11 @@ class SplitPlan:
     voices_per_sentence: int = 1
     near_miss_voices: int = 4
     carrier_prob: float = 0.5
-    # "kokoro", "piper", "accent", "gnuspeech" or "pico": every voice from that engine ("" = the classic engines);
-    # "pico-text": Pico with English read as text by its two English voices only (no accented English).
-    # "accent" is festival's foreign diphone voices (and, for English, a quarter kal_diphone), "gnuspeech" the
-    # articulatory synthesizer: not neural, but train-only too
+    # "kokoro", "piper", "accent", "accent2", "gnuspeech" or "pico": every voice from that engine ("" = the classic
+    # engines); "pico-text": Pico with English read as text by its two English voices only (no accented English).
+    # "accent" is festival's foreign diphone voices (and, for English, a quarter kal_diphone), "accent2" its Russian
+    # and Hindi men (kwstrain.accent.GROUPS), "gnuspeech" the articulatory synthesizer: not neural, but train-only
+    # too
     neural: str = ""
     # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
     # voice by up to this factor (0 = convex mixtures only)
@@ -161,15 +163,16 @@ def piper_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     return tts.Voice("piper", name, language, speed_wpm=length_percent, rate_factor=rng.uniform(0.88, 1.15))
 
 
-def accent_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
-    """An accented diphone speaker (or, for a quarter of English, festival's native ``kal_diphone``):
-    training splits only, these voices have no unheard twins."""
+def accent_voice(rng: random.Random, language: str, split: str, group: str = "accent") -> tts.Voice:
+    """An accented speaker of ``group`` (:data:`kwstrain.accent.GROUPS`; in the first group, a quarter of
+    English is festival's native ``kal_diphone``): training splits only, these voices have no unheard twins."""
     if _base(split) != "train":
-        raise ValueError(f"split {split}: the accent engine's voices train only")
+        raise ValueError(f"split {split}: the {group} engine's voices train only")
     rate_factor = rng.uniform(0.88, 1.15)
-    if language == "en" and rng.random() < 0.25 and "kal_diphone" in tts.festival_voices_installed():
+    if (group == "accent" and language == "en" and rng.random() < 0.25
+            and "kal_diphone" in tts.festival_voices_installed()):
         return tts.Voice("festival", "kal_diphone", language, rate_factor=rate_factor)
-    name, stretch = accent.random_name(rng, language)
+    name, stretch = accent.random_name(rng, language, group)
     return tts.Voice("accent", name, language, speed_wpm=stretch, rate_factor=rate_factor)
 
 
@@ -199,14 +202,14 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
         return pico_voice(rng, language, split, accented_english=neural == "pico")
     if neural == "gnuspeech":
         return gnuspeech_voice(rng, language, split)
-    if neural == "accent":
-        return accent_voice(rng, language, split)
+    if neural in accent.GROUPS:
+        return accent_voice(rng, language, split, neural)
     if neural == "kokoro":
         return kokoro_voice(rng, language, split, style_spread)
     if neural == "piper":
         return piper_voice(rng, language, split)
     if neural:
-        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, gnuspeech, pico or pico-text)")
+        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, accent2, gnuspeech, pico or pico-text)")
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)
@@ -227,12 +230,12 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
 
 
 def missing_voices(split: str, engine: str = "") -> list[str]:
-    """The flite and festival voices ``split`` names (``engine`` "accent": festival's accented voices)
+    """The flite and festival voices ``split`` names (``engine`` "accent", "accent2": festival's accented voices)
     that are not installed, the engine itself being there: a split synthesized without them silently
     leans on the others (the ``train`` split once lost ``kal_diphone`` that way), so
     :func:`kwstrain.pipeline.run_data` refuses to start. The neural engines have one check of their own."""
-    if engine == "accent":
-        return [f"festival {v}" for v in sorted(accent.VOICES) if v not in accent.installed()]
+    if engine in accent.GROUPS:
+        return [f"festival {v}" for v in accent.GROUPS[engine] if v not in accent.installed(engine)]
     if engine:
         return []
     base = _base(split)

@@ -1,4 +1,4 @@
-"""Accented diphone speakers: festival's Czech, Finnish and Italian voices reading
+"""Accented speakers: festival's Czech, Finnish, Italian, Russian and Hindi voices reading
 Korean and English from espeak-ng phonemes (kwstrain/accent.py)."""
 
 from __future__ import annotations
@@ -39,6 +39,25 @@ def test_czech_keeps_d_t_n_hard_before_i():
     assert accent.respell("tˈiː nˈiː", "cs") == "tý ný"
 
 
+def test_russian_writes_iotated_vowels_hard_e_and_korean_eu():
+    ipa = "fˈʌk juː , ʃˈʌt ˌʌp , θˈæŋk juː , aɪ"
+    assert accent.respell(ipa, "ru") == "фак ю шат ап тэнгк ю ай"  # j + u is ю, æ the hard э, aɪ ends in й
+    assert accent.respell("s-ibˈɐɫ ɡˈɛsɛq-ˌi", "ru", korean=True) == "ссибал гэсэкки"
+    assert accent.respell("pjˈʌŋsin", "ru", korean=True) == "пёнгсин"  # 병신: j + ㅓ (o) is ё
+    assert accent.respell("ɯ", "ru", korean=True) == "ы"  # Korean ㅡ
+
+
+def test_hindi_signs_viramas_and_aspirated_letters():
+    # English: short a is the inherent vowel (no sign), retroflex t, no vowel before a consonant or at the end
+    assert accent.respell("fˈʌk , ʃˈʌt ˌʌp , aɪ", "hi") == "फक् शट् अप् आइ"
+    # Korean: a is the long आ, t dental, the aspirated ㅊ (tʃ h) one letter, tense consonants doubled
+    assert accent.respell("dˈɐqtʃhjʌ", "hi", korean=True) == "दाक्छ्यो"
+    assert accent.respell("s-ibˈɐɫ", "hi", korean=True) == "स्सिबाल्"
+    assert accent.respell("tˈʌ thˈʌ", "hi", korean=True) == "तो थो"
+    # vowels at the start of a word or after another vowel are written whole
+    assert accent.respell("ˈiː ˈoʊkeɪ", "hi") == "ई ओउकेइ"
+
+
 def test_italian_soft_and_hard_c_g():
     assert accent.respell("kˈɪl", "it") == "chil"
     assert accent.respell("tʃˈiː tʃˈɑː", "it") == "ci cia"
@@ -47,10 +66,13 @@ def test_italian_soft_and_hard_c_g():
 
 def test_every_respelling_fits_its_voice_encoding():
     ipa = accent.espeak_ipa("지랄하네 좆같네 뭐 하는 거야", "ko") + " " + accent.espeak_ipa("the weather is nice, shut up", "en-us")
+    letters = {"ru": set("абвгдежзийклмнопрстуфхцчшщъыьэюяё "),
+               "hi": {chr(c) for c in range(0x0900, 0x0980)} - {"\u093c"} | {" "}}  # no nukta: the voice crashes on it
     for orthography, encoding in accent.ENCODING.items():
         spelled = accent.respell(ipa, orthography, korean=True)
         spelled.encode(encoding)  # raises if a letter cannot be written
-        assert spelled and not set(spelled) - set("abcdefghijklmnopqrstuvwxyzäöáéíóúýčšž ")
+        allowed = letters.get(orthography, set("abcdefghijklmnopqrstuvwxyzäöáéíóúýčšž "))
+        assert spelled and not set(spelled) - allowed, orthography
 
 
 def test_names_round_trip_and_reject_malformed():
@@ -60,6 +82,8 @@ def test_names_round_trip_and_reject_malformed():
         voice, language = accent.parse_name(name)
         assert voice in accent.VOICES and language in ("ko", *accent.ENGLISH_ACCENTS) and 85 <= stretch <= 125
     assert {accent.parse_name(n)[0] for n, _ in names} == set(accent.VOICES)
+    more = {accent.parse_name(accent.random_name(rng, lang, "accent2")[0])[0] for lang in ("ko", "en") * 10}
+    assert more == set(accent.MORE_VOICES)  # the second group draws only its own two men
     with pytest.raises(ValueError, match="festival voice"):
         accent.parse_name("kal_diphone|en-us")
     with pytest.raises(ValueError, match="festival voice"):
@@ -73,12 +97,17 @@ def test_accent_voices_train_only():
     assert all(synthdata.split_voice(random.Random(i), "ko", "train11", "accent").engine == "accent" for i in range(10))
     with pytest.raises(ValueError, match="train only"):
         synthdata.split_voice(random.Random(0), "ko", "test11", "accent")
+    # the second group: its own voices only, no kal_diphone share
+    more = [synthdata.split_voice(random.Random(i), "en", "train23", "accent2") for i in range(40)]
+    assert {v.engine for v in more} == {"accent"} and {v.name.split("|")[0] for v in more} == set(accent.MORE_VOICES)
+    with pytest.raises(ValueError, match="train only"):
+        synthdata.split_voice(random.Random(0), "en", "val", "accent2")
 
 
-@pytest.mark.skipif(shutil.which("text2wave") is None or len(accent.installed()) < len(accent.VOICES),
-                    reason="festival's Czech/Finnish/Italian voices not installed (edge/scripts/system-deps.sh)")
-@pytest.mark.parametrize("voice", sorted(accent.VOICES))
+@pytest.mark.parametrize("voice", sorted(accent.ORTHOGRAPHY))
 def test_each_voice_speaks_a_keyword_at_8k(voice: str, tmp_path: Path):
+    if shutil.which("text2wave") is None or voice not in tts.festival_voices_found():
+        pytest.skip(f"festival voice {voice} not installed (edge/scripts/system-deps.sh)")
     slow = tts.Voice("accent", f"{voice}|ko", "ko", speed_wpm=125)
     fast = tts.Voice("accent", f"{voice}|ko", "ko", speed_wpm=85)
     audio = tts.synthesize("개새끼", slow, tmp_path)
@@ -105,5 +134,8 @@ def test_a_split_missing_one_of_its_voices_refuses_to_synthesize(monkeypatch, tm
     # the accented speakers' split the same way
     assert synthdata.missing_voices("train11", "accent") == []
     assert synthdata.missing_voices("train3", "kokoro") == []  # the neural engines are checked on their own
-    monkeypatch.setattr(accent, "installed", lambda: ("czech_dita",))
+    assert synthdata.missing_voices("train23", "accent2") == []
+    monkeypatch.setattr(accent, "installed", lambda group="accent": ("czech_dita",))
     assert "festival pc_diphone" in synthdata.missing_voices("train11", "accent")
+    assert synthdata.missing_voices("train23", "accent2") == ["festival hindi_NSK_diphone",
+                                                             "festival msu_ru_nsh_clunits"]
