@@ -418,14 +418,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--line", choices=sorted(LINES), default="noisy",
                         help="the line the evaluation audio goes through (see LINES)")
     parser.add_argument("--sweep-smoothing", action="store_true",
-                        help="only compare smoothing lengths 1-16 windows on val, at the model's step (writes smoothing_val.json)")
+                        help="only compare smoothing lengths on val, at the model's step (writes smoothing_val.json)")
+    parser.add_argument("--smoothing-windows", type=int, nargs="+", default=list(range(1, 17)), metavar="N",
+                        help="the lengths --sweep-smoothing compares, in windows (default 1-16)")
     parser.add_argument("--write-threshold", action="store_true",
                         help="store the val-chosen per-keyword thresholds in the model .json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.sweep_smoothing:
         labels, raw = record_split(args.build, "val", args.model, smooth_windows=1, line=args.line)
-        result = sweep_smoothing(labels, raw)
+        result = sweep_smoothing(labels, raw, tuple(args.smoothing_windows))
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "smoothing_val.json").write_text(json.dumps(result, indent=1) + "\n")
         for k, row in result.items():

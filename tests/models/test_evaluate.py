@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,18 @@ def test_smoothing_sweep_rewards_a_keyword_that_lasts_over_a_one_window_spike():
     assert out[1]["best_frr"] == {"en <= 0.5": 1.0}
     assert out[3]["best_frr"] == {"en <= 0.5": 0.0} and out[3]["mean"] == 0.0
 
+
+
+def test_sweep_smoothing_cli_compares_the_lengths_asked_for(monkeypatch, tmp_path: Path):
+    spans = (KeywordSpan("en_b", 10.0, 10.5),)
+    positive = track(40.0, {"en_b": [(10.5 + HOP_S * i, 0.99) for i in range(5)]}, spans)
+    raw = {"en": {"positive": positive, "negative": track(3600.0, {"en_b": [(600.0, 0.999)]}),
+                  "near_miss": track(10.0, {})}}
+    monkeypatch.setattr(ev, "record_split", lambda *a, **k: (LABELS, raw))
+    assert ev.main(["--sweep-smoothing", "--smoothing-windows", "1", "3", "20", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "smoothing_val.json").read_text())
+    assert list(result) == ["1", "3", "20"]
+    assert result["1"]["best_frr"]["en <= 0.5"] == 1.0 and result["3"]["best_frr"]["en <= 0.5"] == 0.0
 
 def _tone_clips(n: int = 6) -> ClipSet:
     t = np.arange(2400) / 8000
