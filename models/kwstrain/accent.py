@@ -271,10 +271,11 @@ def synthesize_wav(text: str, name: str, stretch_percent: int, workdir: Path) ->
 
 
 def _cleaned(wav_bytes: bytes) -> bytes:
-    """The Hindi voice's recordings carry hum, noise and a DC offset 30-40 dB under its vowels, which the plain
-    trim of :func:`kwstrain.tts.trim_silence` keeps as quiet tails of up to a second (a keyword's end would be
-    placed that long after the word): high-pass at 100 Hz, then cut the ends where no 10 ms frame is, within
-    the telephone band, 35 dB of the loudest and 8 dB over the noise floor (the quietest tenth of the frames)."""
+    """A second-group recording with its quiet ends cut. The Hindi voice's recordings carry hum, noise and a DC
+    offset 30-40 dB under its vowels, which the plain trim of :func:`kwstrain.tts.trim_silence` keeps as quiet
+    tails of up to a second (a keyword's end would be placed that long after the word): high-pass at 100 Hz, then
+    cut the ends where no 10 ms frame is, within the telephone band, 35 dB of the loudest and 8 dB over the noise
+    floor (the quietest tenth of the frames). The Russian voice's clean recordings lose only their silence."""
     with wave.open(io.BytesIO(wav_bytes)) as w:
         rate, pcm = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
     pcm = signal.sosfiltfilt(signal.butter(4, 100, "highpass", fs=rate, output="sos"), pcm)
@@ -292,5 +293,3 @@ def _cleaned(wav_bytes: bytes) -> bytes:
         w.setframerate(rate)
         w.writeframes(np.clip(pcm, -32768, 32767).astype("<i2").tobytes())
     return buf.getvalue()
-
-
