@@ -30,14 +30,14 @@ import io
 import random
 import re
 import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
 from scipy import signal
 
 from kwstrain.neural import espeak_ipa
-from kwstrain.tts import festival_voices_found
+from kwstrain.tts import festival_voices_found, parse_wav_bytes
+from lineguard.audio.wavio import write_wav
 
 # festival voice -> orthography it reads: the first group (engine "accent", train11) ...
 VOICES = {"czech_dita": "cs", "czech_krb": "cs", "czech_machac": "cs", "czech_ph": "cs",
@@ -276,8 +276,7 @@ def _cleaned(wav_bytes: bytes) -> bytes:
     tails of up to a second (a keyword's end would be placed that long after the word): high-pass at 100 Hz, then
     cut the ends where no 10 ms frame is, within the telephone band, 35 dB of the loudest and 8 dB over the noise
     floor (the quietest tenth of the frames). The Russian voice's clean recordings lose only their silence."""
-    with wave.open(io.BytesIO(wav_bytes)) as w:
-        rate, pcm = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
+    pcm, rate = parse_wav_bytes(wav_bytes)
     pcm = signal.sosfiltfilt(signal.butter(4, 100, "highpass", fs=rate, output="sos"), pcm)
     band = signal.sosfiltfilt(signal.butter(4, [300, 3400], "bandpass", fs=rate, output="sos"), pcm)
     frame = rate // 100
@@ -287,9 +286,5 @@ def _cleaned(wav_bytes: bytes) -> bytes:
         loud = np.flatnonzero(level >= max(level.max() - 35, np.percentile(level, 10) + 8))
         pcm = pcm[max(0, (loud[0] - 3) * frame): (loud[-1] + 4) * frame]
     buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.clip(pcm, -32768, 32767).astype("<i2").tobytes())
+    write_wav(buf, pcm, rate)
     return buf.getvalue()

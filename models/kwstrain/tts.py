@@ -103,7 +103,7 @@ def random_voice(rng: random.Random, language: str, engines: tuple[str, ...], st
     return Voice("espeak", lang, language, speed, pitch, random_variant_text(rng), rate_factor)
 
 
-def _parse_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
+def parse_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
     """16-bit PCM WAV from a pipe (espeak writes a bogus length when streaming)."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError("TTS output is not a WAV file")
@@ -206,7 +206,7 @@ def synthesize(text: str, voice: Voice, home: Path) -> np.ndarray:
     """Speak ``text`` with ``voice``; float32 mono at 8 kHz, silence trimmed."""
     with tempfile.TemporaryDirectory(prefix="lgtts") as tmp:
         data = ENGINES[voice.engine](text, voice, home, Path(tmp))
-    pcm, rate = _parse_wav_bytes(data)
+    pcm, rate = parse_wav_bytes(data)
     return trim_silence(_to_8k(pcm, rate, voice.rate_factor))
 
 

@@ -70,7 +70,7 @@ needs_engine = pytest.mark.skipif(not gs.available(), reason="GnuSpeech not inst
 def _say(text: str, seed: int, language: str, tmp: Path) -> np.ndarray:
     """Speaker ``seed`` saying ``text`` without GnuSpeech's random intonation: 8 kHz float32."""
     wav = gs.synthesize_wav(text, f"{seed}|{language}", 100, tmp, intonation_noise=False)
-    pcm, rate = tts._parse_wav_bytes(wav)
+    pcm, rate = tts.parse_wav_bytes(wav)
     return tts._to_8k(pcm, rate, 1.0)
 
 
