@@ -260,8 +260,11 @@ def synthesize_wav(text: str, name: str, stretch_percent: int, workdir: Path) ->
     out = workdir / "accent.wav"
     cmd = ["text2wave", "-eval", f"(voice_{voice})",
            "-eval", f"(Parameter.set 'Duration_Stretch {stretch_percent / 100:.2f})", "-o", str(out)]
-    subprocess.run(cmd, input=spelled.encode(ENCODING[ORTHOGRAPHY[voice]], errors="replace"), capture_output=True,
-                   check=True, timeout=120)
+    done = subprocess.run(cmd, input=spelled.encode(ENCODING[ORTHOGRAPHY[voice]], errors="replace"),
+                          capture_output=True, check=True, timeout=120)
+    if not out.exists():  # festival reports a voice that fails to load (a missing language file) and exits 0
+        said = (done.stdout + done.stderr).decode("utf-8", "replace").strip()[-300:]
+        raise RuntimeError(f"festival voice {voice} wrote no audio for {text!r}: {said or 'no message'}")
     if voice in UNIT_SELECTION:  # festival leaves recorded units at their own length: stretch with sox (WSOLA)
         stretched = workdir / "accent_tempo.wav"
         subprocess.run(["sox", str(out), str(stretched), "tempo", "-s", f"{100 / stretch_percent:.3f}"],
