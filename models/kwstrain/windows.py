@@ -48,6 +48,16 @@ class WindowPlan:
     neural_copies: int = 1
     # the telephone channel every clip goes through (noise, reverb, codecs, level, clipping)
     channel: ChannelConfig = ChannelConfig()
+    # a keyword window ends up to this many frames after the keyword's last frame (POS_END_LATE: 220 ms).
+    # The spotter averages the last 14 window scores (280 ms), so a model that answers only where it was
+    # trained to reaches at most ~(POS_END_EARLY + this + 1) / 14 of its score after smoothing; a later end
+    # trains a longer answer
+    positive_end_late_frames: int = POS_END_LATE
+
+    @property
+    def post_pad_s(self) -> float:
+        """Silence after a clip's speech: room for the latest keyword window (POST_PAD_S at the default)."""
+        return POST_PAD_S + max(0, self.positive_end_late_frames - POS_END_LATE) / 100
 
 
 def _perturb_rate(audio: np.ndarray, rate: float) -> np.ndarray:
@@ -70,7 +80,7 @@ def _windows_from_clip(feats: np.ndarray, label_index: int, kw_frames: tuple[int
     if kw_frames is not None:
         start_f, end_f = kw_frames
         for _ in range(plan.positive_windows):
-            end = int(rng.integers(end_f - POS_END_EARLY, end_f + POS_END_LATE + 1))
+            end = int(rng.integers(end_f - POS_END_EARLY, end_f + plan.positive_end_late_frames + 1))
             if WINDOW_FRAMES <= end <= n:
                 out.append((end, label_index))
         end = int(rng.integers(WINDOW_FRAMES, max(WINDOW_FRAMES + 1, start_f + 4)))
@@ -109,7 +119,7 @@ def build_windows(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noi
             rate = float(Fraction(rng.uniform(low, high)).limit_denominator(24))
             speech = _perturb_rate(clips.clip(i), rate)
             audio = np.concatenate([np.zeros(pre, np.float32), speech,
-                                    np.zeros(int(POST_PAD_S * config.sample_rate_hz), np.float32)])
+                                    np.zeros(int(plan.post_pad_s * config.sample_rate_hz), np.float32)])
             audio = apply_channel(audio, rng, rirs, noise_bank, plan.channel) + _noise_floor(audio.size, rng)
             feats = log_mel(audio, config)
             kw = None

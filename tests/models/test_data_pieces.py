@@ -390,3 +390,16 @@ def test_a_training_split_can_be_weighted_by_repeating_it(tmp_path, capsys):
     with pytest.raises(SystemExit):
         pipeline.main(["continue", "--build", str(tmp_path), "--continue-splits", "train20*0"])
     assert "'train20*0'" in capsys.readouterr().err
+
+
+def test_later_keyword_windows_are_a_new_window_plan():
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    later = pipeline.varied(full, positive_late_ms=400)
+    assert later.windows.positive_end_late_frames == 40 and later.shape == full.shape
+    assert repr(later.windows) != repr(full.windows)  # its windows are cut anew, not read from the cache
+    assert pipeline.varied(full, positive_late_ms=220).windows == full.windows
+    for bad in (-10, 610, 405):
+        with pytest.raises(ValueError, match=f"--positive-late-ms must be a multiple of 10 within 0..600, got {bad}"):
+            pipeline.varied(full, positive_late_ms=bad)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from kwstrain import foreign, tts
 from lineguard.kws.factory import build_detector
 from lineguard.kws.keywords import load_keywords
@@ -34,3 +36,24 @@ def test_foreign_peaks_are_low_where_no_keyword_is_said(tmp_path: Path):
     tally = foreign.caught(detector, harmless, "", "train", 1, tts.prepare_espeak_home(tmp_path))
     assert sum(tally.hit.values()) == 0
     assert max(p for group in tally.total for p in tally.peaks[group]) < 0.5
+
+
+def test_foreign_by_form_groups_by_keyword_and_spoken_form(tmp_path: Path):
+    """--by form: one group per keyword and spoken form said, and each caught clip's raw response lasted at
+    least one window (a smoothed score over the threshold needs raw window scores over it)."""
+    keywords = [kw for kw in load_keywords(foreign.MODELS_DIR / "keywords.toml") if kw.id in ("en_idiot", "ko_jiral")]
+    detector = build_detector(None, {}, foreign.MODELS_DIR / "lineguard_kws.tflite", 1.0)
+    tally = foreign.caught(detector, keywords, "", "train", 3, tts.prepare_espeak_home(tmp_path), by="form")
+    spoken = {(kw.language, f"{kw.id}: {form}") for kw in keywords for form in kw.spoken}
+    assert set(tally.total) <= spoken and sum(tally.total.values()) == 6
+    for group, n in tally.total.items():
+        widths = tally.responses[group]
+        assert len(widths) == n and all(w >= 0.0 for w in widths)
+        assert sum(w > 0.0 for w in widths) >= tally.hit[group]
+    assert sum(tally.hit.values()) >= 3  # 지랄 and *idiot* are among the words the model knows best
+
+
+def test_foreign_rejects_an_unknown_grouping(tmp_path: Path):
+    detector = build_detector(None, {}, foreign.MODELS_DIR / "lineguard_kws.tflite", 1.0)
+    with pytest.raises(ValueError, match="group by 'speaker'"):
+        foreign.caught(detector, [], "", "train", 1, tmp_path, by="speaker")

@@ -38,3 +38,24 @@ def test_windows_from_two_worker_processes_equal_each_part_built_here():
     assert np.array_equal(x, np.concatenate([px for px, _ in parts]))
     assert np.array_equal(y, np.concatenate([py for _, py in parts]))
     assert (y == 1).sum() >= 4 and (y == 0).sum() >= 4 and x.dtype == np.float16
+
+
+def test_later_keyword_windows_end_later_and_keep_the_keyword_whole():
+    """positive_end_late_frames: keyword windows end up to that many frames after the keyword's last frame
+    (the clip is padded for them); the default plan keeps the 220 ms of POS_END_LATE and its padding."""
+    from kwstrain import windows
+
+    rng = np.random.default_rng(0)
+    feats = np.zeros((200, 40), np.float32)
+    late = WindowPlan(positive_windows=400, positive_end_late_frames=40)
+    ends = [end for end, y in windows._windows_from_clip(feats, 1, (60, 120), late, rng) if y == 1]
+    assert min(ends) >= 120 - windows.POS_END_EARLY and max(ends) <= 160
+    assert max(ends) > 120 + windows.POS_END_LATE  # later than the default allows
+    assert all(end - windows.WINDOW_FRAMES <= 60 for end in ends)  # the keyword's first frame is in every window
+    default = WindowPlan()
+    assert default.positive_end_late_frames == windows.POS_END_LATE and default.post_pad_s == windows.POST_PAD_S
+    assert late.post_pad_s >= 0.4 + 0.18 - 1e-9
+    # built end to end, every keyword window of the later plan still fits its padded clip
+    clips, labels = _clips(4), ["_none", "en_idiot"]
+    x, y = build_windows(clips, labels, [], [], replace(late, positive_windows=2, non_speech_clips=0, seed=3))
+    assert (y == 1).sum() == 2 * 2 * late.augment_copies
