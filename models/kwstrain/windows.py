@@ -48,15 +48,15 @@ class WindowPlan:
     neural_copies: int = 1
     # the telephone channel every clip goes through (noise, reverb, codecs, level, clipping)
     channel: ChannelConfig = ChannelConfig()
-    # a keyword window ends up to this many frames after the keyword's last frame (POS_END_LATE: 220 ms).
-    # The spotter averages the last 14 window scores (280 ms), so a model that answers only where it was
-    # trained to reaches at most ~(POS_END_EARLY + this + 1) / 14 of its score after smoothing; a later end
-    # trains a longer answer
+    # a keyword window ends up to this many 10 ms frames after the keyword's last frame (POS_END_LATE: 220 ms).
+    # The spotter averages the window scores of the last 280 ms, so a model that answers only where it was
+    # trained to (POS_END_EARLY + this frames: 250 ms at the default) keeps at most ~250/280 of its score after
+    # smoothing; a later end trains a longer answer
     positive_end_late_frames: int = POS_END_LATE
 
     @property
     def post_pad_s(self) -> float:
-        """Silence after a clip's speech: room for the latest keyword window (POST_PAD_S at the default)."""
+        """Silence after a clip's speech (s): room for the latest keyword window (POST_PAD_S at the default)."""
         return POST_PAD_S + max(0, self.positive_end_late_frames - POS_END_LATE) / 100
 
 

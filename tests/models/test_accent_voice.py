@@ -154,3 +154,13 @@ def test_a_split_missing_one_of_its_voices_refuses_to_synthesize(monkeypatch, tm
     assert "festival pc_diphone" in synthdata.missing_voices("train11", "accent")
     assert synthdata.missing_voices("train23", "accent2") == ["festival hindi_NSK_diphone",
                                                              "festival msu_ru_nsh_clunits"]
+
+
+def test_a_voice_festival_cannot_load_is_named_in_the_error(tmp_path: Path, monkeypatch):
+    """festival exits 0 and writes nothing when a voice fails to load (a missing voice or language file):
+    the error names the voice and festival's own message instead of a missing-file error later."""
+    if shutil.which("text2wave") is None:
+        pytest.skip("festival not installed (edge/scripts/system-deps.sh)")
+    monkeypatch.setitem(accent.ORTHOGRAPHY, "no_such_voice", "cs")  # festival has no voice by this name
+    with pytest.raises(RuntimeError, match=r"festival voice no_such_voice wrote no audio for '개새끼': .*no_such_voice"):
+        accent.synthesize_wav("개새끼", "no_such_voice|ko", 100, tmp_path)
