@@ -36,7 +36,7 @@ import numpy as np
 from scipy import signal
 
 from kwstrain.neural import espeak_ipa
-from kwstrain.tts import festival_voices_found, parse_wav_bytes
+from kwstrain.tts import festival_voices_found, parse_wav_bytes, run_text2wave
 from lineguard.audio.wavio import write_wav
 
 # festival voice -> orthography it reads: the first group (engine "accent", train11) ...
@@ -258,13 +258,8 @@ def synthesize_wav(text: str, name: str, stretch_percent: int, workdir: Path) ->
     if not spelled.strip():
         raise ValueError(f"nothing to say for {text!r}")
     out = workdir / "accent.wav"
-    cmd = ["text2wave", "-eval", f"(voice_{voice})",
-           "-eval", f"(Parameter.set 'Duration_Stretch {stretch_percent / 100:.2f})", "-o", str(out)]
-    done = subprocess.run(cmd, input=spelled.encode(ENCODING[ORTHOGRAPHY[voice]], errors="replace"),
-                          capture_output=True, check=True, timeout=120)
-    if not out.exists():  # festival reports a voice that fails to load (a missing language file) and exits 0
-        said = (done.stdout + done.stderr).decode("utf-8", "replace").strip()[-300:]
-        raise RuntimeError(f"festival voice {voice} wrote no audio for {text!r}: {said or 'no message'}")
+    run_text2wave(voice, text, spelled.encode(ENCODING[ORTHOGRAPHY[voice]], errors="replace"), out,
+                  (f"(Parameter.set 'Duration_Stretch {stretch_percent / 100:.2f})",))
     if voice in UNIT_SELECTION:  # festival leaves recorded units at their own length: stretch with sox (WSOLA)
         stretched = workdir / "accent_tempo.wav"
         subprocess.run(["sox", str(out), str(stretched), "tempo", "-s", f"{100 / stretch_percent:.3f}"],

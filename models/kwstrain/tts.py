@@ -153,10 +153,20 @@ def _flite(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     return out.read_bytes()
 
 
+def run_text2wave(voice: str, text: str, spoken: bytes, out: Path, evals: tuple[str, ...] = ()) -> None:
+    """festival's ``voice`` saying ``spoken`` (``text``, encoded for the voice) into the WAV file ``out``, after
+    the Scheme expressions ``evals``. festival exits 0 and writes nothing when a voice fails to load (a missing
+    voice or language file): that is an error naming the voice, the text and festival's own message."""
+    cmd = ["text2wave", "-eval", f"(voice_{voice})", *(arg for e in evals for arg in ("-eval", e)), "-o", str(out)]
+    done = subprocess.run(cmd, input=spoken, capture_output=True, check=True, timeout=120)
+    if not out.exists():
+        said = (done.stdout + done.stderr).decode("utf-8", "replace").strip()[-300:]
+        raise RuntimeError(f"festival voice {voice} wrote no audio for {text!r}: {said or 'no message'}")
+
+
 def _festival(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     out = workdir / "festival.wav"
-    cmd = ["text2wave", "-eval", f"(voice_{voice.name})", "-o", str(out)]
-    subprocess.run(cmd, input=text.encode(), capture_output=True, check=True, timeout=120)
+    run_text2wave(voice.name, text, text.encode(), out)
     return out.read_bytes()
 
 

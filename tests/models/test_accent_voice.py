@@ -60,7 +60,6 @@ def test_hindi_signs_viramas_and_aspirated_letters():
     assert accent.respell("ˈiː ˈoʊkeɪ", "hi") == "ई ओउकेइ"
 
 
-
 def test_second_group_recordings_lose_a_quiet_humming_tail():
     rate = 16000
     t = np.arange(rate) / rate
@@ -72,6 +71,7 @@ def test_second_group_recordings_lose_a_quiet_humming_tail():
     assert kept_rate == rate
     assert 0.3 * rate <= kept.size <= 0.4 * rate  # the word and a few frames either side, not the 1 s tail
     assert abs(float(kept.mean())) < 100 / 32768  # the DC offset is gone
+
 
 def test_italian_soft_and_hard_c_g():
     assert accent.respell("kˈɪl", "it") == "chil"
@@ -164,3 +164,11 @@ def test_a_voice_festival_cannot_load_is_named_in_the_error(tmp_path: Path, monk
     monkeypatch.setitem(accent.ORTHOGRAPHY, "no_such_voice", "cs")  # festival has no voice by this name
     with pytest.raises(RuntimeError, match=r"festival voice no_such_voice wrote no audio for '개새끼': .*no_such_voice"):
         accent.synthesize_wav("개새끼", "no_such_voice|ko", 100, tmp_path)
+
+
+def test_a_plain_festival_voice_that_cannot_load_is_named_too(tmp_path: Path):
+    """The festival engine of the classic splits goes through the same check (kwstrain.tts.run_text2wave)."""
+    if shutil.which("text2wave") is None:
+        pytest.skip("festival not installed (edge/scripts/system-deps.sh)")
+    with pytest.raises(RuntimeError, match=r"festival voice no_such_voice wrote no audio for 'you idiot': .*no_such_voice"):
+        tts.synthesize("you idiot", tts.Voice("festival", "no_such_voice", "en"), tmp_path)

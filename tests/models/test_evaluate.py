@@ -113,7 +113,6 @@ def test_smoothing_sweep_rewards_a_keyword_that_lasts_over_a_one_window_spike():
     assert out[3]["best_frr"] == {"en <= 0.5": 0.0} and out[3]["mean"] == 0.0
 
 
-
 def test_sweep_smoothing_cli_compares_the_lengths_asked_for(monkeypatch, tmp_path: Path):
     spans = (KeywordSpan("en_b", 10.0, 10.5),)
     positive = track(40.0, {"en_b": [(10.5 + HOP_S * i, 0.99) for i in range(5)]}, spans)
@@ -124,6 +123,7 @@ def test_sweep_smoothing_cli_compares_the_lengths_asked_for(monkeypatch, tmp_pat
     result = json.loads((tmp_path / "smoothing_val.json").read_text())
     assert list(result) == ["1", "3", "20"]
     assert result["1"]["best_frr"]["en <= 0.5"] == 1.0 and result["3"]["best_frr"]["en <= 0.5"] == 0.0
+
 
 def _tone_clips(n: int = 6) -> ClipSet:
     t = np.arange(2400) / 8000
