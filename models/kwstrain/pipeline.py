@@ -7,8 +7,8 @@
 on the clips in ``--build``: a few epochs, hard-negative mining, quantize, export
 (``--noise-prob``: the share of training clips that get added noise, default the preset's;
 ``--continue-splits``: the clip sets it learns from, default the preset's).
-``soup`` averages the weights of int8 models continued from one start (``--soup A B ...``),
-quantizes and exports the average.
+``soup`` averages the weights of int8 models continued from one start (``--soup A B ...``; a model
+named twice weighs twice), quantizes and exports the average.
 """
 
 from __future__ import annotations
@@ -427,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--positive-late-ms", type=int, default=None, metavar="MS",
                         help="train/continue: keyword windows end up to MS after the keyword "
                              f"(default {10 * PRESETS['full'].windows.positive_end_late_frames}; a multiple of 10)")
-    parser.add_argument("--soup", type=Path, nargs="*", default=[], help="soup: the int8 models to average")
+    parser.add_argument("--soup", type=Path, nargs="*", default=[],
+                        help="soup: the int8 models to average (a model named twice weighs twice)")
     parser.add_argument("--continue-splits", nargs="+", default=None,
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
                              f"{' '.join(PRESETS['full'].continue_splits)}); NAME*N reads a set N times (weighs it N×)")

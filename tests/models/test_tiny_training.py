@@ -80,6 +80,17 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     off_mean = sum(np.abs(averaged - (first + second) / 2).mean() for first, second, averaged in zip(*kernels))
     print(f"soup off the mean / half the distance apart: {off_mean / half_apart:.3f}")
     assert off_mean < 0.5 * half_apart
+    # a model named twice weighs twice: the start and its copy averaged 2:1
+    weighted = tmp_path / "tiny_kws_soup21"
+    pipeline.run_soup(build, preset, keywords, ENABLED, [model, model, continued], weighted)
+    two_to_one = [layer.get_weights()[0] for layer in from_tflite(weighted.with_suffix(".tflite"))[0].layers
+                  if layer.get_weights()]
+    for first, second, averaged in zip(kernels[0], kernels[1], two_to_one):
+        mean = (2 * first + second) / 3
+        assert np.abs(averaged - mean).max() <= 0.5 * np.abs(mean).max() / 127 * 1.01 + 1e-9
+    off_two_to_one = sum(np.abs(w - (2 * a + b) / 3).mean() for a, b, w in zip(kernels[0], kernels[1], two_to_one))
+    off_even = sum(np.abs(w - (a + b) / 2).mean() for a, b, w in zip(kernels[0], kernels[1], two_to_one))
+    assert off_two_to_one < off_even
     detector = build_detector(ENABLED, {}, soup.with_suffix(".tflite"), 1.0)
     assert detector.process_scores(streams["positive"].audio)
     with pytest.raises(ValueError, match="labels"):
