@@ -22,6 +22,18 @@ from lineguard.kws.factory import build_detector  # noqa: E402
 ENABLED = ["ko_ssibal", "en_shutup"]
 
 
+def kernels_of(model: Path) -> list[np.ndarray]:
+    """The kernel of each layer with weights of the int8 model ``model``, as floats."""
+    return [layer.get_weights()[0] for layer in from_tflite(model)[0].layers if layer.get_weights()]
+
+
+def assert_on_int8_grid_of(averaged: list[np.ndarray], means: list[np.ndarray]) -> None:
+    """Each averaged kernel is its mean rounded to the int8 grid: off by at most half a step
+    (symmetric int8, step = largest |weight| of the channel / 127; the layer's largest bounds it)."""
+    for got, mean in zip(averaged, means, strict=True):
+        assert np.abs(got - mean).max() <= 0.5 * np.abs(mean).max() / 127 * 1.01 + 1e-9
+
+
 @pytest.mark.slow
 def test_tiny_pipeline_end_to_end(tmp_path: Path):
     build, out = tmp_path / "build", tmp_path / "tiny_kws"
@@ -67,29 +79,22 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     result = pipeline.run_soup(build, preset, keywords, ENABLED, [model, continued], soup)
     assert soup.with_suffix(".tflite").is_file() and result["bytes"] <= 150 * 1024
     assert json.loads(soup.with_suffix(".json").read_text())["soup_of"] == [str(model), str(continued)]
-    kernels = [[layer.get_weights()[0] for layer in from_tflite(p)[0].layers if layer.get_weights()]
-               for p in (model, continued, soup.with_suffix(".tflite"))]
-    # each soup weight is the mean of the two, rounded to the int8 grid: off by at most half a step
-    # (symmetric int8, step = largest |weight| of the channel / 127; the layer's largest bounds it)
-    for first, second, averaged in zip(*kernels):
-        mean = (first + second) / 2
-        assert np.abs(averaged - mean).max() <= 0.5 * np.abs(mean).max() / 127 * 1.01 + 1e-9
+    start, copy, averaged = (kernels_of(p) for p in (model, continued, soup.with_suffix(".tflite")))
+    # each soup weight is the mean of the two, rounded to the int8 grid
+    assert_on_int8_grid_of(averaged, [(a + b) / 2 for a, b in zip(start, copy)])
     # and so much nearer to the mean than either model is (either alone would sit at a ratio of 1;
     # measured 0.24 over all layers: layers that barely moved in the continuation sit near the step)
-    half_apart = sum(np.abs(first - second).mean() / 2 for first, second, _ in zip(*kernels))
-    off_mean = sum(np.abs(averaged - (first + second) / 2).mean() for first, second, averaged in zip(*kernels))
+    half_apart = sum(np.abs(a - b).mean() / 2 for a, b in zip(start, copy))
+    off_mean = sum(np.abs(w - (a + b) / 2).mean() for a, b, w in zip(start, copy, averaged))
     print(f"soup off the mean / half the distance apart: {off_mean / half_apart:.3f}")
     assert off_mean < 0.5 * half_apart
     # a model named twice weighs twice: the start and its copy averaged 2:1
     weighted = tmp_path / "tiny_kws_soup21"
     pipeline.run_soup(build, preset, keywords, ENABLED, [model, model, continued], weighted)
-    two_to_one = [layer.get_weights()[0] for layer in from_tflite(weighted.with_suffix(".tflite"))[0].layers
-                  if layer.get_weights()]
-    for first, second, averaged in zip(kernels[0], kernels[1], two_to_one):
-        mean = (2 * first + second) / 3
-        assert np.abs(averaged - mean).max() <= 0.5 * np.abs(mean).max() / 127 * 1.01 + 1e-9
-    off_two_to_one = sum(np.abs(w - (2 * a + b) / 3).mean() for a, b, w in zip(kernels[0], kernels[1], two_to_one))
-    off_even = sum(np.abs(w - (a + b) / 2).mean() for a, b, w in zip(kernels[0], kernels[1], two_to_one))
+    two_to_one = kernels_of(weighted.with_suffix(".tflite"))
+    assert_on_int8_grid_of(two_to_one, [(2 * a + b) / 3 for a, b in zip(start, copy)])
+    off_two_to_one = sum(np.abs(w - (2 * a + b) / 3).mean() for a, b, w in zip(start, copy, two_to_one))
+    off_even = sum(np.abs(w - (a + b) / 2).mean() for a, b, w in zip(start, copy, two_to_one))
     assert off_two_to_one < off_even
     detector = build_detector(ENABLED, {}, soup.with_suffix(".tflite"), 1.0)
     assert detector.process_scores(streams["positive"].audio)
