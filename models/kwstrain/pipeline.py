@@ -431,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="soup: the int8 models to average (a model named twice weighs twice)")
     parser.add_argument("--continue-splits", nargs="+", default=None,
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
-                             f"{' '.join(PRESETS['full'].continue_splits)}); NAME*N reads a set N times (weighs it N×)")
+                             f"{' '.join(PRESETS['full'].continue_splits)}); NAME*N reads a set N times (weighs it N×), "
+                             "NAME@LANG only its clips of one language (train2@en)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
@@ -443,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
                         args.mine_runs, args.warp, args.positive_late_ms)
         if args.continue_splits:
-            bases = [synthdata.split_weight(name)[0] for name in args.continue_splits]
+            bases = [synthdata.split_base(name) for name in args.continue_splits]
             unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]
             if unknown:
                 raise ValueError(f"--continue-splits: {', '.join(unknown)} not a training split of preset {args.preset}")

@@ -378,6 +378,13 @@ class ClipSet:
     def clip(self, i: int) -> np.ndarray:
         return self.audio[self.offsets[i] : self.offsets[i + 1]].astype(np.float32)
 
+    def take(self, keep: np.ndarray) -> "ClipSet":
+        """Only the clips ``keep`` (indices, in that order; audio re-packed)."""
+        audio = [self.audio[self.offsets[i] : self.offsets[i + 1]] for i in keep]
+        offsets = np.cumsum([0] + [a.size for a in audio])
+        return ClipSet(np.concatenate(audio) if audio else self.audio[:0], offsets,
+                       *(getattr(self, f)[keep] for f in ("labels", "languages", "voices", "texts", "kw_start", "kw_end")))
+
 
 def load_clips(path: Path) -> ClipSet:
     with np.load(path) as data:
@@ -407,17 +414,41 @@ def split_weight(name: str) -> tuple[str, int]:
     return base, int(count)
 
 
+def split_language(name: str) -> tuple[str, str | None]:
+    """``train2@en`` -> ``("train2", "en")``: only the split's clips of one language; a plain name ->
+    ``(name, None)``. Written before any ``*N`` (``train2@ko*2``)."""
+    base, at, language = name.partition("@")
+    if not at:
+        return name, None
+    if not re.fullmatch(r"[a-z]{2,3}", language):
+        raise ValueError(f"{name!r}: after '@' a language code (en, ko, ...) is expected")
+    return base, language
+
+
+def split_base(name: str) -> str:
+    """The clip set's own name under its ``@LANG`` and ``*N`` (``train2@en*2`` -> ``train2``)."""
+    return split_language(split_weight(name)[0])[0]
+
+
 def load_splits(build: Path, splits: tuple[str, ...] | list[str]) -> ClipSet:
-    """Exactly the named clip sets (``clips_<name>.npz``; ``<name>*N``: N times), merged; a missing one is
-    an error."""
-    weighted = [split_weight(name) for name in splits]
-    missing = [name for name, _ in weighted if not (build / f"clips_{name}.npz").is_file()]
+    """Exactly the named clip sets (``clips_<name>.npz``; ``<name>@<lang>``: its clips of that language
+    only; ``<name>*N``: N times), merged; a missing set, or a language a set has no clips of, is an error."""
+    weighted = [(*split_language(named), count) for named, count in map(split_weight, splits)]
+    missing = [name for name, _, _ in weighted if not (build / f"clips_{name}.npz").is_file()]
     if missing:
         raise FileNotFoundError(f"{build}: no clip set for split(s) {', '.join(missing)}: "
                                 f"run `python -m kwstrain.pipeline data --splits {' '.join(missing)}`")
+    loaded: dict[str, ClipSet] = {}
     sets: list[ClipSet] = []
-    for name, count in weighted:
-        sets += [load_clips(build / f"clips_{name}.npz")] * count  # loaded once, merged count times
+    for name, language, count in weighted:
+        clips = loaded.setdefault(name, load_clips(build / f"clips_{name}.npz"))
+        if language is not None:
+            keep = np.flatnonzero(clips.languages == language)
+            if keep.size == 0:
+                raise ValueError(f"{build / f'clips_{name}.npz'}: no {language} clips (split {name}@{language}); "
+                                 f"it holds {', '.join(sorted(set(clips.languages.tolist()))) or 'none'}")
+            clips = clips.take(keep)
+        sets += [clips] * count  # loaded once, merged count times
     return merge_clips(sets)
 
 

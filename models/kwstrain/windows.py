@@ -153,17 +153,9 @@ def _build_part(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     part, parts = args
     clips, labels, rirs, noise, plan = (_SHARED[k] for k in ("clips", "labels", "rirs", "noise", "plan"))
     keep = np.arange(len(clips))[part::parts]
-    subset = _select(clips, keep)
+    subset = clips.take(keep)
     sub_plan = replace(plan, seed=plan.seed * 1000 + part, non_speech_clips=plan.non_speech_clips // parts)
     return build_windows(subset, labels, rirs, noise, sub_plan)
-
-
-def _select(clips: ClipSet, keep: np.ndarray) -> ClipSet:
-    """A ClipSet view with only the clips ``keep`` (audio is re-packed)."""
-    audio = [clips.audio[clips.offsets[i] : clips.offsets[i + 1]] for i in keep]
-    offsets = np.cumsum([0] + [a.size for a in audio])
-    return ClipSet(np.concatenate(audio) if audio else clips.audio[:0], offsets,
-                   *(getattr(clips, f)[keep] for f in ("labels", "languages", "voices", "texts", "kw_start", "kw_end")))
 
 
 def build_windows_parallel(clips: ClipSet, labels: list[str], rirs: list[np.ndarray], noise_bank: list[np.ndarray],

@@ -392,6 +392,37 @@ def test_a_training_split_can_be_weighted_by_repeating_it(tmp_path, capsys):
     assert "'train20*0'" in capsys.readouterr().err
 
 
+def test_a_training_split_can_be_narrowed_to_one_language(tmp_path, capsys):
+    """``train2@en`` reads only train2's English clips, in their order (the copies of round 17 learn from
+    one language's keyword clips of a set that holds both); ``@ko*2`` also repeats; a language the set has
+    no clips of, or a malformed code, is refused with the set's name."""
+    from kwstrain.synthdata import ClipSet, load_splits, split_base, split_language
+
+    english = _two_clips(RNG.standard_normal(600).astype(np.float16))
+    korean = _two_clips(RNG.standard_normal(900).astype(np.float16), label="ko_jiral")
+    korean.languages[:] = "ko"
+    both = synthdata.merge_clips([english, korean, english])
+    np.savez(tmp_path / "clips_train2.npz", **{f: getattr(both, f) for f in ClipSet.__dataclass_fields__})
+    assert split_language("train2@en") == ("train2", "en") and split_language("train2") == ("train2", None)
+    assert split_base("train2@ko*2") == "train2" and split_base("train20*3") == "train20"
+    only_en = load_splits(tmp_path, ["train2@en"])
+    assert len(only_en) == 4 and set(only_en.languages) == {"en"}
+    for i, j in enumerate([0, 1, 4, 5]):
+        assert np.array_equal(only_en.clip(i), both.clip(j)) and only_en.texts[i] == both.texts[j]
+    assert list(only_en.kw_start) == [5, -1, 5, -1]
+    twice_ko = load_splits(tmp_path, ["train2@ko*2", "train2"])
+    assert list(twice_ko.labels).count("ko_jiral") == 3 and len(twice_ko) == 4 + 6
+    assert np.array_equal(twice_ko.clip(2), korean.clip(0))
+    with pytest.raises(ValueError, match=r"clips_train2\.npz: no ja clips.*holds en, ko"):
+        load_splits(tmp_path, ["train2@ja"])
+    for bad in ("train2@", "train2@EN", "train2@e1"):
+        with pytest.raises(ValueError, match=re.escape(repr(bad))):
+            split_language(bad)
+    with pytest.raises(SystemExit):
+        pipeline.main(["continue", "--build", str(tmp_path), "--continue-splits", "val@en"])
+    assert "val not a training split" in capsys.readouterr().err
+
+
 def test_later_keyword_windows_are_a_new_window_plan():
     from kwstrain import pipeline
 
