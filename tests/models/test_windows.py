@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 
 from kwstrain.synthdata import NEGATIVE, ClipSet
-from kwstrain.windows import WindowPlan, _select, build_windows, build_windows_parallel
+from kwstrain.windows import WindowPlan, build_windows, build_windows_parallel
 
 RATE = 8000
 
@@ -33,7 +33,7 @@ def test_windows_from_two_worker_processes_equal_each_part_built_here():
     clips, labels = _clips(8), ["_none", "en_idiot"]
     plan = WindowPlan(non_speech_clips=4, seed=7)
     x, y = build_windows_parallel(clips, labels, [], [], plan, workers=2)
-    parts = [build_windows(_select(clips, np.arange(8)[p::2]), labels, [], [],
+    parts = [build_windows(clips.take(np.arange(8)[p::2]), labels, [], [],
                            replace(plan, seed=plan.seed * 1000 + p, non_speech_clips=2)) for p in range(2)]
     assert np.array_equal(x, np.concatenate([px for px, _ in parts]))
     assert np.array_equal(y, np.concatenate([py for _, py in parts]))
