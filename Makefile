@@ -55,8 +55,10 @@ KWS_BUILD := models/build
 # Piper, round 5); that once more with the wide text pool added (train16, and train17 read by Piper)
 # and averaged with its start (round 6); that once more with the rest of the wide pool (train18, train19) and
 # averaged with its start (round 7); that once more with the keywords' rhymes (train20) added, mining in runs
-# of sentences, and averaged with its start (round 9, shipped); evaluated on both lines. (Continue copies one after the other:
-# round 7 alone peaks at ~17 GB.)
+# of sentences, and averaged with its start (round 9); that continued three times with the keywords' own
+# clips (train2: English only, Korean only, both) and the three averaged, the both-languages copy twice
+# (round 17, shipped); evaluated on both lines. (Continue copies one after the other: round 7 alone peaks
+# at ~17 GB.)
 SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 ROUND3       := noisy:0.85:0 quiet:0.3:0
 WIDE_HEAD    := --head-channels 48 --dense-units 96
@@ -74,6 +76,10 @@ ROUND7       := $(ROUND6) train18 train19
 # round 9: the round-7 soup continued the same way with the keywords' rhymes (train20) added and hard
 # negatives mined from runs of three sentences, averaged with its start
 ROUND9       := $(ROUND7) train20 --mine-runs 3
+# round 17: the round-9 soup continued the same way with the keywords' own clips (train2) added, one copy per
+# language (train2@en, train2@ko) and one with both; the three averaged, the both-languages copy twice, quantized
+# with the both-languages set
+ROUND17      := --mine-runs 3 $(ROUND7) train20
 # $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
 # into KWS_BUILD/PREFIX<name>
 define continue_copies
@@ -84,7 +90,7 @@ endef
 # $(call copies_of,PREFIX[,LINES]): the models continue_copies wrote under PREFIX
 copies_of = $(foreach copy,$(or $(2),$(SOUP_COPIES)),$(KWS_BUILD)/$(1)$(word 1,$(subst :, ,$(copy)))/lineguard_kws.tflite)
 model: data  ## train, quantize and evaluate the keyword model from nothing (models/lineguard_kws.tflite)
-	$(KWS_PY) -m kwstrain.pipeline data --splits train8 train9 train11 train13 train14 train15 train16 train17 train18 train19 train20
+	$(KWS_PY) -m kwstrain.pipeline data --splits train2 train8 train9 train11 train13 train14 train15 train16 train17 train18 train19 train20
 	$(KWS_PY) -m kwstrain.pipeline train --out $(KWS_BUILD)/base/lineguard_kws
 	$(call continue_copies,$(KWS_BUILD)/base/lineguard_kws.tflite,,)
 	$(KWS_PY) -m kwstrain.pipeline soup --noise-prob 0.6 --out $(KWS_BUILD)/soup/lineguard_kws --soup $(call copies_of,)
@@ -111,8 +117,14 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 		--soup $(KWS_BUILD)/r6-soup/lineguard_kws.tflite $(KWS_BUILD)/r7/lineguard_kws.tflite
 	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND9) --start $(KWS_BUILD)/r7-soup/lineguard_kws.tflite \
 		--out $(KWS_BUILD)/r9/lineguard_kws
-	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND9) --soup $(KWS_BUILD)/r7-soup/lineguard_kws.tflite \
-		$(KWS_BUILD)/r9/lineguard_kws.tflite
+	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND9) --out $(KWS_BUILD)/r9-soup/lineguard_kws \
+		--soup $(KWS_BUILD)/r7-soup/lineguard_kws.tflite $(KWS_BUILD)/r9/lineguard_kws.tflite
+	for keywords in en ko both; do \
+		$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) train2$$(test $$keywords = both || echo @$$keywords) \
+			--start $(KWS_BUILD)/r9-soup/lineguard_kws.tflite --out $(KWS_BUILD)/r17-$$keywords/lineguard_kws || exit 1; done
+	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND17) train2 --soup $(KWS_BUILD)/r17-en/lineguard_kws.tflite \
+		$(KWS_BUILD)/r17-ko/lineguard_kws.tflite $(KWS_BUILD)/r17-both/lineguard_kws.tflite \
+		$(KWS_BUILD)/r17-both/lineguard_kws.tflite
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold
 	$(KWS_PY) -m kwstrain.evaluate --line quiet --out models/eval/quiet
 

@@ -65,6 +65,8 @@ PRESETS = {
     "full": Preset(
         splits={
             "train": synthdata.SplitPlan(300, 0, near_miss_voices=8),
+            # 300 more keyword clips per keyword in the training voices, both languages (round 17; `make model`
+            # continues one copy per language, train2@en and train2@ko, and one with both)
             "train2": synthdata.SplitPlan(300, 0, near_miss_voices=4),
             "val": synthdata.SplitPlan(25, 0, voices_per_sentence=2, near_miss_voices=2),  # ~0.8 h of conversation per language
             # the same val sentences in two more val voices each: ~0.8 h more conversation per language, so the
@@ -437,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
                                  "val4", "test4", "val5", "test5", "test_wide"],
-                        help="add train2 for 300 more positives per keyword (did not help: see MODEL_CARD.md)")
+                        help="add train2 for 300 more positives per keyword (round 17's copies, in v51: see MODEL_CARD.md)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
