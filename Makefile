@@ -56,8 +56,8 @@ KWS_BUILD := models/build
 # and averaged with its start (round 6); that once more with the rest of the wide pool (train18, train19) and
 # averaged with its start (round 7); that once more with the keywords' rhymes (train20) added, mining in runs
 # of sentences, and averaged with its start (round 9); that continued three times with the keywords' own
-# clips (train2: English only, Korean only, both) and the three averaged, the both-languages copy twice
-# (round 17, shipped); evaluated on both lines. (Continue copies one after the other: round 7 alone peaks
+# clips (train2: English only, Korean only, both; round 17) and the three averaged, the both-languages copy
+# twice (round 18: v51, shipped); evaluated on both lines. (Continue copies one after the other: round 7 alone peaks
 # at ~17 GB.)
 SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 ROUND3       := noisy:0.85:0 quiet:0.3:0
@@ -77,8 +77,8 @@ ROUND7       := $(ROUND6) train18 train19
 # negatives mined from runs of three sentences, averaged with its start
 ROUND9       := $(ROUND7) train20 --mine-runs 3
 # round 17: the round-9 soup continued the same way with the keywords' own clips (train2) added, one copy per
-# language (train2@en, train2@ko) and one with both; the three averaged, the both-languages copy twice, quantized
-# with the both-languages set
+# language (train2@en, train2@ko) and one with both; round 18: the three averaged, the both-languages copy twice,
+# quantized with the both-languages set
 ROUND17      := --mine-runs 3 $(ROUND7) train20
 # $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
 # into KWS_BUILD/PREFIX<name>
