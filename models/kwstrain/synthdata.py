@@ -361,6 +361,10 @@ def synthesize_split(jobs: list[ClipJob], home: Path, out_path: Path, workers: i
     return len(kept)
 
 
+# the ClipSet fields with one entry per clip (audio and offsets are the packed samples)
+PER_CLIP_FIELDS = ("labels", "languages", "voices", "texts", "kw_start", "kw_end")
+
+
 @dataclass(frozen=True)
 class ClipSet:
     audio: np.ndarray
@@ -383,7 +387,7 @@ class ClipSet:
         audio = [self.audio[self.offsets[i] : self.offsets[i + 1]] for i in keep]
         offsets = np.cumsum([0] + [a.size for a in audio])
         return ClipSet(np.concatenate(audio) if audio else self.audio[:0], offsets,
-                       *(getattr(self, f)[keep] for f in ("labels", "languages", "voices", "texts", "kw_start", "kw_end")))
+                       *(getattr(self, f)[keep] for f in PER_CLIP_FIELDS))
 
 
 def load_clips(path: Path) -> ClipSet:
@@ -441,7 +445,9 @@ def load_splits(build: Path, splits: tuple[str, ...] | list[str]) -> ClipSet:
     loaded: dict[str, ClipSet] = {}
     sets: list[ClipSet] = []
     for name, language, count in weighted:
-        clips = loaded.setdefault(name, load_clips(build / f"clips_{name}.npz"))
+        if name not in loaded:  # each file read once, however many times it is named
+            loaded[name] = load_clips(build / f"clips_{name}.npz")
+        clips = loaded[name]
         if language is not None:
             keep = np.flatnonzero(clips.languages == language)
             if keep.size == 0:
@@ -459,6 +465,5 @@ def merge_clips(sets: list[ClipSet]) -> ClipSet:
     for s in sets:
         offsets.append(s.offsets[1:] + base)
         base += int(s.offsets[-1])
-    fields = ("labels", "languages", "voices", "texts", "kw_start", "kw_end")
     return ClipSet(np.concatenate([s.audio[: s.offsets[-1]] for s in sets]), np.concatenate(offsets),
-                   *(np.concatenate([getattr(s, f) for s in sets]) for f in fields))
+                   *(np.concatenate([getattr(s, f) for s in sets]) for f in PER_CLIP_FIELDS))
