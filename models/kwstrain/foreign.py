@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--engine", default="",
-                        help="kokoro, piper, accent, accent2, gnuspeech, pico, pico-text ('' = the classic ones)")
+                        help="kokoro, piper, accent, accent2, gnuspeech, pico, pico-text, morph ('' = the classic ones)")
     parser.add_argument("--split", default="train", help="whose voices: a train split for the training-only engines")
     parser.add_argument("--clips", type=int, default=24, help="clips per keyword")
     parser.add_argument("--by", choices=GROUPINGS, default="voice",

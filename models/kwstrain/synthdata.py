@@ -66,6 +66,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train21": 1690,  # SVOX Pico's six voices
                "train22": 1720,  # SVOX Pico, English as text only
                "train23": 1730,  # festival's Russian and Hindi men, accented
+               "train24": 1740,  # new speakers morphed from the recorded training voices (kwstrain.morph)
                "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 # flite has no voice to spare for val (awb_time is a talking clock: it speaks only times of day)
@@ -197,7 +198,34 @@ def pico_voice(rng: random.Random, language: str, split: str, accented_english: 
     return tts.Voice("pico", name, language, speed_wpm=speed, rate_factor=rng.uniform(0.82, 1.15))
 
 
+def morph_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+    """A new speaker (:mod:`kwstrain.morph`) made from a recorded training voice: English from flite's and
+    festival's training voices and Piper's joe, Korean from Piper (accented) and espeak-ng's Korean voice.
+    Training splits only."""
+    from kwstrain import morph
+
+    if _base(split) != "train":
+        raise ValueError(f"split {split}: the morph engine makes speakers from training voices and trains only")
+    if language == "en":
+        installed = set(tts.festival_voices_installed())
+        bases = ([f"flite:{v}" for v in SPLIT_FLITE["train"]] + ["piper", "piper"]
+                 + [f"festival:{v}" for v in SPLIT_FESTIVAL["train"] if v in installed])
+    else:
+        bases = ["piper", "espeak"]
+    base = rng.choice(bases)
+    if base == "piper":
+        voice = piper_voice(rng, language, split)
+    elif base == "espeak":
+        voice = tts.random_voice(rng, language, ("espeak",), _stock_for("train"))
+    else:
+        engine, name = base.split(":")
+        voice = tts.Voice(engine, name, language, rate_factor=rng.uniform(0.94, 1.06))
+    return replace(voice, morph=morph.random_morph(rng, morph.BASE_SEX.get(base, "")))
+
+
 def split_voice(rng: random.Random, language: str, split: str, neural: str = "", style_spread: float = 0.0) -> tts.Voice:
+    if neural == "morph":
+        return morph_voice(rng, language, split)
     if neural in ("pico", "pico-text"):
         return pico_voice(rng, language, split, accented_english=neural == "pico")
     if neural == "gnuspeech":
@@ -209,7 +237,7 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
     if neural == "piper":
         return piper_voice(rng, language, split)
     if neural:
-        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, accent2, gnuspeech, pico or pico-text)")
+        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, accent2, gnuspeech, pico, pico-text or morph)")
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)

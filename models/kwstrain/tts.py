@@ -39,10 +39,12 @@ class Voice:
     pitch: int = 50
     variant_text: str = ""  # espeak-ng variant file body ("" = stock)
     rate_factor: float = 1.0  # resampling speed/pitch perturbation
+    morph: str = ""  # a new speaker made from this voice (:mod:`kwstrain.morph`): "formant ratio,pitch Hz,range"
 
     @property
     def key(self) -> str:
-        return f"{self.engine}:{self.name}:{self.speed_wpm}:{self.pitch}:{zlib.crc32(self.variant_text.encode()):08x}"
+        key = f"{self.engine}:{self.name}:{self.speed_wpm}:{self.pitch}:{zlib.crc32(self.variant_text.encode()):08x}"
+        return f"{key}:morph={self.morph}" if self.morph else key
 
 
 def find_espeak_data() -> Path:
@@ -217,6 +219,10 @@ def synthesize(text: str, voice: Voice, home: Path) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="lgtts") as tmp:
         data = ENGINES[voice.engine](text, voice, home, Path(tmp))
     pcm, rate = parse_wav_bytes(data)
+    if voice.morph:
+        from kwstrain import morph
+
+        pcm = morph.change_voice(pcm, rate, voice.morph)
     return trim_silence(_to_8k(pcm, rate, voice.rate_factor))
 
 
