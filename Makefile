@@ -74,12 +74,11 @@ ROUND6       := $(ROUND5) train16 train17
 # averaged with its start
 ROUND7       := $(ROUND6) train18 train19
 # round 9: the round-7 soup continued the same way with the keywords' rhymes (train20) added and hard
-# negatives mined from runs of three sentences, averaged with its start
-ROUND9       := $(ROUND7) train20 --mine-runs 3
-# round 17: the round-9 soup continued the same way with the keywords' own clips (train2) added, one copy per
-# language (train2@en, train2@ko) and one with both; round 18: the three averaged, the both-languages copy twice,
-# quantized with the both-languages set
-ROUND17      := --mine-runs 3 $(ROUND7) train20
+# negatives mined from runs of three sentences, averaged with its start. Round 17 names one more split after
+# these flags (so the split list comes last): the round-9 soup continued the same way with the keywords' own
+# clips (train2) added, one copy per language (train2@en, train2@ko) and one with both; round 18: the three
+# averaged, the both-languages copy twice, quantized with the both-languages set
+ROUND9       := --mine-runs 3 $(ROUND7) train20
 # $(call continue_copies,START,PREFIX,FLAGS[,LINES]): START continued once per line (default SOUP_COPIES)
 # into KWS_BUILD/PREFIX<name>
 define continue_copies
@@ -120,9 +119,9 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND9) --out $(KWS_BUILD)/r9-soup/lineguard_kws \
 		--soup $(KWS_BUILD)/r7-soup/lineguard_kws.tflite $(KWS_BUILD)/r9/lineguard_kws.tflite
 	for keywords in en ko both; do \
-		$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) train2$$(test $$keywords = both || echo @$$keywords) \
+		$(KWS_PY) -m kwstrain.pipeline continue $(ROUND9) train2$$(test $$keywords = both || echo @$$keywords) \
 			--start $(KWS_BUILD)/r9-soup/lineguard_kws.tflite --out $(KWS_BUILD)/r17-$$keywords/lineguard_kws || exit 1; done
-	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND17) train2 --soup $(KWS_BUILD)/r17-en/lineguard_kws.tflite \
+	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND9) train2 --soup $(KWS_BUILD)/r17-en/lineguard_kws.tflite \
 		$(KWS_BUILD)/r17-ko/lineguard_kws.tflite $(KWS_BUILD)/r17-both/lineguard_kws.tflite \
 		$(KWS_BUILD)/r17-both/lineguard_kws.tflite
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold
