@@ -34,6 +34,11 @@ class ModelShape:
     # spectral tilt (+-tilt_db across the band) plus one random bump (+-bump_db) models
     # handset and line frequency responses
     warp: float = 0.12
+    # and, on top of the warp, the formant regions moved apart from each other (0 = off): the mel axis is
+    # remapped piecewise-linearly through knots at 0, 1/4, 1/2, 3/4 and all of it, the three inner knots
+    # moved by up to this many bins each; a vowel's F1 and F2 shift by different amounts, as they do from
+    # one speaker or dialect to the next (a uniform vocal-tract warp moves them together)
+    formant_jitter: float = 0.0
     tilt_db: float = 6.0
     bump_db: float = 6.0
     augment_prob: float = 0.8
@@ -78,13 +83,38 @@ def warp_positions(warp: float, steps: int = WARP_STEPS, config: FeatureConfig =
     return np.clip((source_mel - edges[1]) / step, 0.0, config.mel_bins - 1).astype(np.float32)
 
 
+JITTER_TABLES = 512
+
+
+def warp_bank(warp: float, jitter: float = 0.0, tables: int = JITTER_TABLES, seed: int = 0,
+              config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """The warp tables training draws from: :func:`warp_positions` when ``jitter`` is 0; otherwise ``tables``
+    tables, each a random vocal-tract warp (as :func:`warp_positions`) read through a random piecewise-linear
+    remap of the mel axis whose three inner knots (at 1/4, 1/2, 3/4 of it) move by up to ``jitter`` bins."""
+    linear = warp_positions(warp, config=config)
+    if jitter <= 0.0:
+        return linear
+    bins = config.mel_bins
+    rng = np.random.default_rng(seed)
+    grid = np.arange(bins, dtype=np.float64)
+    knots = np.linspace(0.0, bins - 1, 5)
+    out = np.empty((tables, bins), np.float32)
+    for i in range(tables):
+        moved = knots + rng.uniform(-jitter, jitter, 5) * np.array([0.0, 1.0, 1.0, 1.0, 0.0])
+        moved = np.maximum.accumulate(np.clip(moved, 0.0, bins - 1))  # stays monotonic
+        through = np.interp(grid, knots, moved)  # output bin b reads the warped spectrum at through[b]
+        out[i] = np.interp(through, grid, linear[rng.integers(len(linear))])
+    return out
+
+
 def speaker_augment_layer(shape: ModelShape):
     """VTLP-style mel warp plus a random spectral tilt and bump, on raw log-mel
     (natural log of power), training only; identity at inference."""
     import keras
     import tensorflow as tf
 
-    positions = tf.constant(warp_positions(shape.warp))
+    bank = warp_bank(shape.warp, shape.formant_jitter)
+    positions = tf.constant(bank)
     db_to_ln = float(np.log(10.0) / 10.0)
     bins = shape.mel_bins
 
@@ -93,7 +123,7 @@ def speaker_augment_layer(shape: ModelShape):
             if not training:
                 return x
             batch = tf.shape(x)[0]
-            pick = tf.random.uniform([batch], 0, WARP_STEPS, dtype=tf.int32)
+            pick = tf.random.uniform([batch], 0, len(bank), dtype=tf.int32)
             pos = tf.gather(positions, pick)  # (batch, bins)
             lo = tf.cast(tf.floor(pos), tf.int32)
             hi = tf.minimum(lo + 1, bins - 1)
@@ -129,7 +159,7 @@ def build_model(num_classes: int, mean: float, std: float, shape: ModelShape = M
 
     inputs = keras.Input(shape=(shape.window_frames, shape.mel_bins), name="log_mel")
     x = inputs
-    if shape.warp or shape.tilt_db or shape.bump_db:
+    if shape.warp or shape.formant_jitter or shape.tilt_db or shape.bump_db:
         x = speaker_augment_layer(shape)(x)
     x = layers.Rescaling(1.0 / std, offset=-mean / std, name="normalize")(x)
     if shape.freq_mask_bins or shape.time_mask_frames:

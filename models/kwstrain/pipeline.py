@@ -366,13 +366,15 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 
 def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None,
            head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None,
-           warp: float | None = None, positive_late_ms: int | None = None) -> Preset:
+           warp: float | None = None, positive_late_ms: int | None = None,
+           formant_jitter: float | None = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
     seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
     a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`);
     and/or mining hard negatives from runs of ``mine_runs`` sentences with pauses (0: each alone); and/or with
-    another vocal-tract warp range in training (``warp``: factors 1 ± warp, training only); and/or with keyword
-    windows ending up to ``positive_late_ms`` after the keyword (default 220 ms; a new window plan)."""
+    another vocal-tract warp range in training (``warp``: factors 1 ± warp, training only); and/or with the
+    formant regions moved apart by up to ``formant_jitter`` mel bins on top of it (training only); and/or with
+    keyword windows ending up to ``positive_late_ms`` after the keyword (default 220 ms; a new window plan)."""
     if mine_runs is not None:
         if not 0 <= mine_runs <= 100:
             raise ValueError(f"--mine-runs must be within 0..100, got {mine_runs}")
@@ -388,6 +390,10 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
         if not 0.0 <= warp <= 0.4:
             raise ValueError(f"--warp must be within 0..0.4, got {warp}")
         preset = replace(preset, shape=replace(preset.shape, warp=warp))
+    if formant_jitter is not None:
+        if not 0.0 <= formant_jitter <= 4.0:
+            raise ValueError(f"--formant-jitter must be within 0..4 mel bins, got {formant_jitter}")
+        preset = replace(preset, shape=replace(preset.shape, formant_jitter=formant_jitter))
     if positive_late_ms is not None:
         if not 0 <= positive_late_ms <= 600 or positive_late_ms % 10:
             raise ValueError(f"--positive-late-ms must be a multiple of 10 within 0..600, got {positive_late_ms}")
@@ -430,6 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warp", type=float, default=None,
                         help="train/continue: vocal-tract warp factors 1 ± WARP in training "
                              f"(default: the preset's, {PRESETS['full'].shape.warp})")
+    parser.add_argument("--formant-jitter", type=float, default=None, metavar="BINS",
+                        help="train/continue: on top of the vocal-tract warp, move the formant regions apart by up "
+                             "to BINS mel bins (training only; default: the preset's, "
+                             f"{PRESETS['full'].shape.formant_jitter})")
     parser.add_argument("--positive-late-ms", type=int, default=None, metavar="MS",
                         help="train/continue: keyword windows end up to MS after the keyword "
                              f"(default {10 * PRESETS['full'].windows.positive_end_late_frames}; a multiple of 10)")
@@ -448,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
-                        args.mine_runs, args.warp, args.positive_late_ms)
+                        args.mine_runs, args.warp, args.positive_late_ms, args.formant_jitter)
         if args.continue_splits:
             bases = [synthdata.split_base(name) for name in args.continue_splits]
             unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]

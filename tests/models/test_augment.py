@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from kwstrain.model import WARP_STEPS, ModelShape, warp_positions
+from kwstrain.model import WARP_STEPS, ModelShape, warp_bank, warp_positions
 from lineguard.kws.features import FeatureConfig, log_mel
 
 
@@ -31,6 +31,36 @@ def test_warp_moves_a_tone_like_a_vocal_tract_change():
     warped = np.interp(pos, np.arange(40), feats[1000])
     assert abs(int(np.argmax(warped)) - int(np.argmax(feats[1100]))) <= 1
     assert int(np.argmax(warped)) != int(np.argmax(feats[1000]))
+
+
+def test_formant_jitter_moves_the_formant_regions_by_different_amounts():
+    assert np.array_equal(warp_bank(0.12), warp_positions(0.12))  # off: the plain vocal-tract warps
+    bank = warp_bank(0.12, 3.0)
+    assert bank.shape == (512, 40) and bank.min() >= 0 and bank.max() <= 39
+    assert np.all(np.diff(bank, axis=1) >= -1e-6)  # every table still a monotonic map of the mel axis
+    assert np.array_equal(bank, warp_bank(0.12, 3.0))  # a fixed bank (seeded)
+    # relative to the nearest uniform warp, the low (F1) and mid (F2) regions move apart: a uniform warp
+    # cannot explain a table
+    linear = warp_positions(0.12)
+    residual = [np.abs(linear - table).max(axis=1).min() for table in bank]
+    assert np.median(residual) > 1.0
+    # without the vocal-tract warp, each table is the identity at both ends and moves the inner knots
+    # by at most the jitter
+    only = warp_bank(0.0, 3.0)
+    assert np.allclose(only[:, 0], 0) and np.allclose(only[:, -1], 39)
+    assert np.abs(only - np.arange(40)).max() <= 3.0 + 1e-5 and np.abs(only - np.arange(40)).max() > 2.0
+
+
+def test_formant_jitter_reaches_the_training_layer():
+    tf = pytest.importorskip("tensorflow")
+    from kwstrain.model import speaker_augment_layer
+
+    x = tf.constant(np.random.default_rng(1).normal(-5, 2, (16, 100, 40)).astype(np.float32))
+    plain = replace(ModelShape(), warp=0.0, tilt_db=0.0, bump_db=0.0, augment_prob=1.0)
+    assert np.allclose(speaker_augment_layer(plain)(x, training=True).numpy(), x.numpy())
+    jittered = speaker_augment_layer(replace(plain, formant_jitter=3.0))
+    np.testing.assert_array_equal(jittered(x, training=False).numpy(), x.numpy())
+    assert not np.allclose(jittered(x, training=True).numpy(), x.numpy())
 
 
 def test_augment_layer_is_identity_at_inference_and_varies_in_training():

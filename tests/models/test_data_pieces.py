@@ -311,6 +311,10 @@ def test_another_warp_range_changes_the_training_augmentation_only():
     assert spread(0.2) > spread(full.shape.warp) > 0
     with pytest.raises(ValueError, match="--warp must be within 0..0.4, got 0.5"):
         pipeline.varied(full, warp=0.5)
+    jittered = pipeline.varied(full, formant_jitter=3.0)
+    assert jittered.shape == replace(full.shape, formant_jitter=3.0) and jittered.windows == full.windows
+    with pytest.raises(ValueError, match="--formant-jitter must be within 0..4 mel bins, got 5"):
+        pipeline.varied(full, formant_jitter=5.0)
 
 
 def test_the_wide_pools_train_splits_share_no_text_and_train19_reads_the_rest(monkeypatch):
