@@ -1,0 +1,173 @@
+"""Is a candidate model really ahead of the shipped one on val? A paired bootstrap of the number models
+are chosen by.
+
+Models are chosen on val by the mean, over both languages and the false-accept budgets 0.5 / 1 / 5 per
+hour, of the best FRR along the shared-threshold DET (:func:`kwstrain.evaluate.best_frr`), and over the
+lines (noisy, quiet). Val holds a few hundred keyword clips per language and some hours of conversation,
+in which a handful of false accepts decide the tightest budget; two models a point apart can swap places on
+another draw of the same kinds of speech. This module measures how far that goes.
+
+Both models' score tracks are reduced to *units* once: per threshold of the grid, whether each keyword span
+was caught, and how many false accepts fell in each ``BLOCK_S`` block of the conversation stream (a block
+holds a few sentences, each read by several voices, so sentences that fire together stay together). A
+bootstrap replicate draws the spans and the blocks with replacement, the *same* draw for both models (a
+paired comparison: the clips both miss cancel), and recomputes the choice number of each. The report: both
+models' numbers on val as it is, the 90% interval of the difference over the replicates, and the share of
+replicates where the candidate is ahead. Lines are resampled independently of each other.
+
+    PYTHONPATH=edge:models python -m kwstrain.significance models/lineguard_kws.tflite \
+        models/build/<candidate>/lineguard_kws.tflite --cache models/build/units
+
+(records the val tracks of each model on each line, ~6 min per model and line on one core; ``--cache DIR``
+keeps the units, keyed by the model file's digest, split and line, so a model is recorded once.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kwstrain import evaluate as ev
+from lineguard.kws.scoring import detect_track
+
+LOG = logging.getLogger("kwstrain.significance")
+BLOCK_S = 120.0
+LANGUAGES = ("en", "ko")
+
+
+@dataclass(frozen=True)
+class Units:
+    """One language's val on one line, reduced for resampling: ``hits[t, s]`` keyword span ``s`` caught at
+    threshold ``THRESHOLD_GRID[t]``; ``false_accepts[t, b]`` false accepts in conversation block ``b``;
+    ``hours[b]`` the block's length."""
+    hits: np.ndarray
+    false_accepts: np.ndarray
+    hours: np.ndarray
+
+
+def units(labels: tuple[str, ...], tracks: dict[str, ev.Track], block_s: float = BLOCK_S,
+          grid: tuple[float, ...] = ev.THRESHOLD_GRID) -> Units:
+    """The :class:`Units` of one language's ``positive`` and ``negative`` tracks, every keyword enabled (as
+    the DET models are chosen on: :func:`kwstrain.evaluate.det_rows`)."""
+    pos, neg = tracks["positive"], tracks["negative"]
+    spans = pos.stream.spans
+    duration = neg.stream.duration_s
+    blocks = max(1, int(np.ceil(duration / block_s)))
+    hours = np.full(blocks, block_s / 3600)
+    hours[-1] = (duration - block_s * (blocks - 1)) / 3600
+    hits = np.zeros((len(grid), len(spans)), bool)
+    fa = np.zeros((len(grid), blocks), np.int32)
+    for t, threshold in enumerate(grid):
+        rule = ev.rule_for(labels, threshold)
+        found = detect_track(pos.smoothed, pos.times_s, rule)
+        for s, span in enumerate(spans):
+            hits[t, s] = any(d.keyword == span.label and span.start_s <= d.time_s <= span.end_s + ev.HIT_AFTER_END_S
+                             for d in found)
+        times = np.array([d.time_s for d in detect_track(neg.smoothed, neg.times_s, rule)])
+        fa[t] = np.bincount(np.minimum((times // block_s).astype(int), blocks - 1), minlength=blocks)
+    return Units(hits, fa, hours)
+
+
+def best_frr(u: Units, budgets: tuple[float, ...] = ev.CHOICE_BUDGETS, spans: np.ndarray | None = None,
+             blocks: np.ndarray | None = None) -> np.ndarray:
+    """Per budget, the lowest FRR along the DET within it (1.0 where no threshold is), on the spans and
+    blocks drawn (all of them by default): :func:`kwstrain.evaluate.best_frr` from units."""
+    hits = u.hits if spans is None else u.hits[:, spans]
+    fa = u.false_accepts if blocks is None else u.false_accepts[:, blocks]
+    hours = u.hours if blocks is None else u.hours[blocks]
+    frr = 1.0 - hits.mean(axis=1)
+    rate = fa.sum(axis=1) / hours.sum()
+    return np.array([frr[rate <= b].min() if np.any(rate <= b) else 1.0 for b in budgets])
+
+
+def choice_number(per_line: list[dict[str, Units]], draws: list[dict[str, tuple]] | None = None) -> float:
+    """The mean best FRR over lines, languages and budgets (``draws``: per line and language, the span and
+    block indices of one replicate; None = val as it is)."""
+    values = []
+    for i, by_language in enumerate(per_line):
+        for language, u in by_language.items():
+            spans, blocks = draws[i][language] if draws else (None, None)
+            values.append(best_frr(u, spans=spans, blocks=blocks))
+    return float(np.mean(values))
+
+
+def paired_bootstrap(a: list[dict[str, Units]], b: list[dict[str, Units]], replicates: int = 1000,
+                     seed: int = 0) -> dict:
+    """Both models' choice numbers, and the distribution of ``b - a`` over paired replicates (negative: ``b``
+    is ahead). ``a`` and ``b`` are per line, per language, on the same streams."""
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(replicates)
+    for r in range(replicates):
+        draws = []
+        for by_language in a:
+            draws.append({lang: (rng.integers(0, u.hits.shape[1], u.hits.shape[1]),
+                                 rng.integers(0, u.hours.size, u.hours.size)) for lang, u in by_language.items()})
+        diffs[r] = choice_number(b, draws) - choice_number(a, draws)
+    low, high = np.percentile(diffs, [5, 95])
+    # the observed difference, and the replicates' spread around it (their mean is not reported: a best FRR
+    # within a budget is a minimum, and resampled minima are biased low)
+    return {"a": choice_number(a), "b": choice_number(b),
+            "interval_90": (float(low), float(high)), "b_ahead_share": float(np.mean(diffs < 0)),
+            "replicates": replicates}
+
+
+def _record(job: tuple[Path, Path, str, str, Path | None]) -> dict[str, Units]:
+    build, model, split, line, cache = job
+    key = f"{hashlib.sha256(model.read_bytes()).hexdigest()[:16]}-{split}-{line}-{BLOCK_S:g}.pkl"
+    if cache and (cache / key).exists():
+        return pickle.loads((cache / key).read_bytes())
+    labels, tracks = ev.record_split(build, split, model, line=line)
+    out = {language: units(labels, tracks[language]) for language in LANGUAGES if language in tracks}
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / key).write_bytes(pickle.dumps(out))
+    LOG.info("%s on %s, %s line: recorded", model, split, line)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kwstrain.significance", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("baseline", type=Path, help="the model to beat (.tflite)")
+    parser.add_argument("candidates", type=Path, nargs="+", help="models compared with it (.tflite)")
+    parser.add_argument("--build", type=Path, default=ev.MODELS_DIR / "build")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--lines", nargs="+", choices=sorted(ev.LINES), default=["noisy", "quiet"])
+    parser.add_argument("--replicates", type=int, default=1000)
+    parser.add_argument("--cache", type=Path, default=None, help="keep each model's units here")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    models = [args.baseline, *args.candidates]
+    for model in models:
+        if not model.is_file():
+            parser.error(f"{model}: no such model file")
+    jobs = [(args.build, model, args.split, line, args.cache) for model in models for line in args.lines]
+    if args.workers > 1:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            done = list(pool.map(_record, jobs))
+    else:
+        done = [_record(job) for job in jobs]
+    per_model = [done[i * len(args.lines):(i + 1) * len(args.lines)] for i in range(len(models))]
+    print(f"{args.split}, lines {' + '.join(args.lines)}: mean best FRR within {'/'.join(map(str, ev.CHOICE_BUDGETS))} "
+          f"FA/h over {', '.join(LANGUAGES)}; {args.replicates} paired replicates (keyword clips and "
+          f"{BLOCK_S:g} s blocks of conversation drawn with replacement)")
+    print(f"{args.baseline}: {100 * choice_number(per_model[0]):.1f}%")
+    for model, candidate in zip(args.candidates, per_model[1:]):
+        r = paired_bootstrap(per_model[0], candidate, args.replicates)
+        low, high = r["interval_90"]
+        print(f"{model}: {100 * r['b']:.1f}%; difference {100 * (r['b'] - r['a']):+.1f} points, "
+              f"replicates' 90% interval {100 * low:+.1f} .. {100 * high:+.1f}; "
+              f"ahead in {100 * r['b_ahead_share']:.0f}% of replicates")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

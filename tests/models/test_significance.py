@@ -1,0 +1,98 @@
+"""The paired bootstrap that says whether a candidate model is really ahead on val."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kwstrain import evaluate as ev
+from kwstrain import significance as sg
+from kwstrain.streams import KeywordSpan, Stream
+
+LABELS = ("_none", "en_fuck", "ko_jiral")
+STEP_S = 0.02
+
+
+def _track(duration_s: float, spans: tuple[KeywordSpan, ...], peaks: list[tuple[float, str, float]]) -> ev.Track:
+    """A smoothed score track of ``duration_s`` with a 200 ms plateau of ``score`` for ``label`` ending at
+    each ``(time, label, score)`` of ``peaks``; "no keyword" everywhere else."""
+    times = np.arange(1, int(duration_s / STEP_S) + 1) * STEP_S
+    scores = np.zeros((times.size, len(LABELS)), np.float32)
+    scores[:, 0] = 1.0
+    for end, label, score in peaks:
+        rows = (times > end - 0.2) & (times <= end)
+        scores[rows, LABELS.index(label)] = score
+        scores[rows, 0] = 1.0 - score
+    audio = np.broadcast_to(np.zeros(1, np.int8), (int(duration_s * 8000),))
+    return ev.Track(Stream("s", "en", audio, spans), times, scores)
+
+
+def _language(caught: int, false_accepts: list[float], keywords: int = 20, hours: float = 0.5) -> dict[str, ev.Track]:
+    """One language's tracks: ``keywords`` spans of en_fuck, the first ``caught`` of them scored 0.99 (the
+    rest 0.2, below every threshold of the grid), and a conversation stream of ``hours`` with a 0.97 false
+    accept at each of ``false_accepts`` (s)."""
+    spans = tuple(KeywordSpan("en_fuck", 3.0 * i + 1.0, 3.0 * i + 1.5) for i in range(keywords))
+    positive = _track(3.0 * keywords + 2.0, spans, [(s.end_s + 0.1, "en_fuck", 0.99 if i < caught else 0.2)
+                                                   for i, s in enumerate(spans)])
+    negative = _track(hours * 3600, (), [(t, "en_fuck", 0.97) for t in false_accepts])
+    return {"positive": positive, "negative": negative, "near_miss": _track(2.0, (), [])}
+
+
+def test_units_give_the_numbers_evaluate_chooses_models_by():
+    tracks = {"en": _language(14, [100.0, 900.0, 1500.0]), "ko": _language(18, [])}
+    det = ev.best_frr(ev.det_rows(LABELS, tracks), ("en", "ko"))
+    for language in ("en", "ko"):
+        u = sg.units(LABELS, tracks[language])
+        assert u.hits.shape == (len(ev.THRESHOLD_GRID), 20)
+        assert abs(u.hours.sum() - 0.5) < 1e-9 and u.hours.size == 15  # 120 s blocks
+        for budget, value in zip(ev.CHOICE_BUDGETS, sg.best_frr(u)):
+            assert abs(value - det[f"{language} <= {budget}"]) < 1e-12
+    en = sg.units(LABELS, tracks["en"])
+    at_095 = ev.THRESHOLD_GRID.index(0.95)
+    assert list(np.flatnonzero(en.false_accepts[at_095])) == [0, 7, 12]  # 100 s, 900 s, 1500 s
+    assert en.false_accepts[ev.THRESHOLD_GRID.index(0.98)].sum() == 0
+    assert en.hits[at_095].sum() == 14
+
+
+def test_a_model_against_itself_never_differs():
+    line = [{"en": sg.units(LABELS, _language(12, [50.0, 700.0]))}]
+    result = sg.paired_bootstrap(line, line, replicates=50)
+    assert result["a"] == result["b"] and result["interval_90"] == (0.0, 0.0) and result["b_ahead_share"] == 0.0
+
+
+def test_a_clearly_better_model_is_ahead_in_every_replicate_and_a_close_one_is_not():
+    weak = [{"en": sg.units(LABELS, _language(8, [50.0, 700.0, 1300.0]))}]
+    strong = [{"en": sg.units(LABELS, _language(19, [50.0, 700.0, 1300.0]))}]
+    close = [{"en": sg.units(LABELS, _language(9, [50.0, 700.0, 1300.0]))}]
+    far = sg.paired_bootstrap(weak, strong, replicates=200)
+    assert far["b"] < far["a"] and far["interval_90"][1] < 0 and far["b_ahead_share"] == 1.0
+    near = sg.paired_bootstrap(weak, close, replicates=200)
+    assert near["b"] < near["a"]  # one clip more on val as it is ...
+    assert near["interval_90"][1] >= 0 and near["b_ahead_share"] < 1.0  # ... is not a model that is surely ahead
+
+
+def test_the_command_compares_models_and_records_each_once(tmp_path, monkeypatch, capsys):
+    recorded = []
+
+    def record_split(build, split, model, line="noisy", **_):
+        recorded.append((model.name, split, line))
+        caught = 16 if model.name == "better.tflite" else 10
+        return LABELS, {"en": _language(caught, [50.0]), "ko": _language(caught, [])}
+
+    monkeypatch.setattr(ev, "record_split", record_split)
+    shipped, better = tmp_path / "shipped.tflite", tmp_path / "better.tflite"
+    shipped.write_bytes(b"one model")
+    better.write_bytes(b"another model")
+    argv = [str(shipped), str(better), "--workers", "1", "--replicates", "100", "--cache", str(tmp_path / "units")]
+    assert sg.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "shipped.tflite: 50.0%" in out and "better.tflite: 20.0%; difference -30.0 points" in out
+    assert len(recorded) == 4  # two models, two lines
+    assert sg.main(argv) == 0  # the second time from the cache
+    assert len(recorded) == 4 and capsys.readouterr().out == out
+
+
+def test_the_command_names_a_missing_model(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        sg.main([str(tmp_path / "shipped.tflite"), str(tmp_path / "nowhere.tflite")])
+    assert "shipped.tflite: no such model file" in capsys.readouterr().err
