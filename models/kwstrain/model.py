@@ -108,8 +108,8 @@ def warp_bank(warp: float, jitter: float = 0.0, tables: int = JITTER_TABLES, see
 
 
 def speaker_augment_layer(shape: ModelShape):
-    """VTLP-style mel warp plus a random spectral tilt and bump, on raw log-mel
-    (natural log of power), training only; identity at inference."""
+    """VTLP-style mel warp (with ``formant_jitter``, drawn from :func:`warp_bank`) plus a random spectral
+    tilt and bump, on raw log-mel (natural log of power), training only; identity at inference."""
     import keras
     import tensorflow as tf
 
