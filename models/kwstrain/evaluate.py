@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from kwstrain.channel import ChannelConfig, apply_channel, make_rirs
-from kwstrain.streams import Stream, build_streams
+from kwstrain.streams import KeywordSpan, Stream, build_streams
 from kwstrain.synthdata import load_split
 from lineguard.kws.base import Detection
 from kwstrain.realclips import evaluate_real, find_clips
@@ -80,12 +80,18 @@ def record_track(detector, stream: Stream, smooth_windows: int | None = None) ->
     return Track(stream, times, smooth(scores, smooth_windows or detector.rule.smooth_windows))
 
 
+def within(detections: list[Detection], span: KeywordSpan) -> list[Detection]:
+    """The detections that count for ``span``: between its start and ``HIT_AFTER_END_S`` after its end (the
+    span is caught when one of them is its keyword; another keyword there is a confusion)."""
+    return [d for d in detections if span.start_s <= d.time_s <= span.end_s + HIT_AFTER_END_S]
+
+
 def match(detections: list[Detection], stream: Stream) -> dict:
     """Hits, misses, confusions and latency of detections against keyword spans."""
     hits, latencies, confusions, extra = 0, [], 0, 0
     used = set()
     for span in stream.spans:
-        inside = [d for d in detections if span.start_s <= d.time_s <= span.end_s + HIT_AFTER_END_S]
+        inside = within(detections, span)
         right = [d for d in inside if d.keyword == span.label]
         if right:
             hits += 1

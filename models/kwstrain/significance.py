@@ -68,8 +68,7 @@ def units(labels: tuple[str, ...], tracks: dict[str, ev.Track], block_s: float =
         rule = ev.rule_for(labels, threshold)
         found = detect_track(pos.smoothed, pos.times_s, rule)
         for s, span in enumerate(spans):
-            hits[t, s] = any(d.keyword == span.label and span.start_s <= d.time_s <= span.end_s + ev.HIT_AFTER_END_S
-                             for d in found)
+            hits[t, s] = any(d.keyword == span.label for d in ev.within(found, span))
         times = np.array([d.time_s for d in detect_track(neg.smoothed, neg.times_s, rule)])
         fa[t] = np.bincount(np.minimum((times // block_s).astype(int), blocks - 1), minlength=blocks)
     return Units(hits, fa, hours)
