@@ -18,7 +18,9 @@ SPLIT_NAMES = {"test": "test", "test3": "test, Kokoro jf_nezumi only", "val": "v
 
 def results_table(metrics: dict) -> str:
     method = metrics.get("threshold_method", "shared")
-    lines = [f"Operating thresholds chosen on val by **{method.replace('_', ' ')}** (the single shared threshold "
+    lines_chosen = metrics.get("chosen_on")
+    where = f" on the {' and '.join(lines_chosen)} lines' val at once" if lines_chosen else ""
+    lines = [f"Operating thresholds chosen on val by **{method.replace('_', ' ')}**{where} (the single shared threshold "
              f"would be {metrics['threshold']}), refractory {metrics['refractory_s']} s, hit window keyword start … "
              f"end + {metrics['hit_after_end_s']} s.", "",
              "| split | language / keywords enabled | keywords | FRR | false accepts | conversation h | FA/h | near-miss FA | latency p50 / p95 |",
@@ -46,9 +48,14 @@ def results_table(metrics: dict) -> str:
                   "false accepts counted on the other half, and back):", "",
                   "| method | held-out false accepts | held-out h | FA/h | FRR ko | FRR en |",
                   "| --- | ---: | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {m.replace('_', ' ')} | {r['held_out_false_accepts']} | {r['held_out_hours']:.2f} | "
-                  f"{r['held_out_fa_per_hour']:.2f} | {100 * r['frr'].get('ko', float('nan')):.1f}% | "
-                  f"{100 * r['frr'].get('en', float('nan')):.1f}% |" for m, r in cross.items()]
+        rows = [(m, line, r) for m, row in cross.items() for line, r in row.get("by_line", {"": row}).items()]
+        if any(line for _, line, _ in rows):
+            lines[-2:] = ["| method | line | held-out false accepts | held-out h | FA/h | FRR ko | FRR en |",
+                          "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {m.replace('_', ' ')} |{f' {line} |' if line else ''} {r['held_out_false_accepts']} | "
+                  f"{r['held_out_hours']:.2f} | {r['held_out_fa_per_hour']:.2f} | "
+                  f"{100 * r['frr'].get('ko', float('nan')):.1f}% | {100 * r['frr'].get('en', float('nan')):.1f}% |"
+                  for m, line, r in rows]
     fired = [(lang, row) for lang in ("ko", "en") for row in metrics["test"][lang].get("false_accept_sentences", [])]
     if fired:
         lines += ["", "What the test conversation's false accepts at the operating thresholds fired on (the sentence "

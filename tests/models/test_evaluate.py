@@ -67,12 +67,43 @@ def test_cross_check_counts_on_the_half_it_did_not_choose_on():
     negative = track(1200.0, {"en_b": [(100.0, 0.97), (900.0, 0.99)]})
     positive = track(40.0, {}, (KeywordSpan("en_b", 10.0, 10.5),))
     tracks = {"en": {"positive": positive, "negative": negative, "near_miss": track(10.0, {})}}
-    out = ev.cross_check(tracks, LABELS, ("shared", "per_language", "per_keyword_floor_0.9"))
+    out = ev.cross_check({"noisy": tracks}, LABELS, ("shared", "per_language", "per_keyword_floor_0.9"))
     row = out["per_keyword_floor_0.9"]
     assert row["held_out_false_accepts"] == 1
     assert abs(row["held_out_hours"] - 1200 / 3600) < 1e-3
     assert row["frr"] == {"en": 1.0}
     assert out["shared"]["held_out_false_accepts"] == 1
+
+
+def test_joint_thresholds_hold_the_budget_on_every_line():
+    # en_b fires at 0.95 on the quiet line, ko_a at 0.97 on the noisy one: each line's own choice lets the
+    # other line's false accept through; the joint choice takes each keyword's highest and holds on both
+    noisy = track(1200.0, {"ko_a": [(100.0, 0.97)], "en_b": [(500.0, 0.9)]})
+    quiet = track(1200.0, {"en_b": [(300.0, 0.95)]})
+    lines = {"noisy": [noisy], "quiet": [quiet]}
+    own = {line: ev.thresholds_by("per_keyword_floor_0.3", negs, LABELS) for line, negs in lines.items()}
+    assert own == {"noisy": {"ko_a": 0.98, "en_b": 0.91}, "quiet": {"ko_a": 0.3, "en_b": 0.96}}
+    assert ev.false_accepts([quiet], ev.rule_from(LABELS, own["noisy"])) == 1
+    assert ev.false_accepts([noisy], ev.rule_from(LABELS, own["quiet"])) == 1
+    joint = ev.joint_thresholds("per_keyword_floor_0.3", lines, LABELS)
+    assert joint == {"ko_a": 0.98, "en_b": 0.96}
+    assert all(ev.false_accepts(negs, ev.rule_from(LABELS, joint)) == 0 for negs in lines.values())
+    assert ev.joint_thresholds("shared", lines, LABELS) == dict.fromkeys(("ko_a", "en_b"), 0.98)
+
+
+def test_cross_check_holds_each_line_to_the_budget_on_its_own():
+    # the quiet line's conversation fires in its second half only: the joint choice on the first halves
+    # misses it, so the quiet line's held-out rate is the worst line's, not diluted by the noisy line's hours
+    positive = track(40.0, {"en_b": [(10.5, 0.999)]}, (KeywordSpan("en_b", 10.0, 10.5),))
+    def line(negative):
+        return {"en": {"positive": positive, "negative": negative, "near_miss": track(10.0, {})}}
+    tracks = {"noisy": line(track(7200.0, {})), "quiet": line(track(1800.0, {"en_b": [(1500.0, 0.99)]}))}
+    out = ev.cross_check(tracks, LABELS, ("shared",))["shared"]
+    assert out["by_line"]["quiet"]["held_out_false_accepts"] == 1
+    assert out["by_line"]["noisy"]["held_out_false_accepts"] == 0
+    assert abs(out["held_out_fa_per_hour"] - 1 / 0.5) < 1e-3  # 1 in the quiet line's 0.5 h
+    assert out["held_out_false_accepts"] == 1 and abs(out["held_out_hours"] - 2.5) < 1e-3
+    assert out["frr"] == {"en": 0.0}
 
 
 def test_methods_and_the_pick():
@@ -227,3 +258,34 @@ def test_card_lists_what_the_false_accepts_fired_on():
     table = results_table(metrics)
     assert "| ko | ko_a | 0.9700 | pause after | first |" in table
     assert "| ko | en_b | 0.9950 | end of the one before | [first / once] second |" in table
+
+
+def test_cli_chooses_thresholds_that_hold_on_both_lines(monkeypatch, tmp_path: Path):
+    # val: the noisy line fires at 0.95, the quiet one at 0.99 (one false accept each in 0.5 h: none allowed);
+    # chosen on the noisy line alone the box would run at 0.96 and fire on the quiet line
+    positive = track(40.0, {"en_b": [(10.5 + HOP_S * i, 0.999) for i in range(5)]}, (KeywordSpan("en_b", 10.0, 10.5),))
+    def line(peak):
+        return {"en": {"positive": positive, "negative": track(1800.0, {"en_b": [(900.0, peak)]}),
+                       "near_miss": track(10.0, {})}}
+    recorded = {("val", "noisy"): line(0.95), ("val", "quiet"): line(0.99), ("test", "noisy"): line(0.5)}
+    seen = []
+    def record(build, split, model, line="noisy", **_):
+        seen.append((split, line))
+        return LABELS, recorded[(split, line)]
+    monkeypatch.setattr(ev, "record_split", record)
+    monkeypatch.setattr(ev, "breakdown_by_voice", lambda *a, **k: {})
+    monkeypatch.setattr(ev, "find_clips", lambda: [])
+    model = tmp_path / "m.tflite"
+    model.with_suffix(".json").write_text(json.dumps({"default_threshold": 0.5, "thresholds": {}}))
+    assert ev.main(["--build", str(tmp_path), "--model", str(model), "--out", str(tmp_path / "eval"),
+                    "--write-threshold"]) == 0
+    assert sorted(seen) == [("test", "noisy"), ("val", "noisy"), ("val", "quiet")]
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["chosen_on"] == ["noisy", "quiet"]
+    assert metrics["threshold"] == 0.993 and set(metrics["thresholds"].values()) == {0.993}
+    assert metrics["val_by_line"]["quiet"]["en"]["false_accepts"] == 0
+    assert json.loads(model.with_suffix(".json").read_text())["default_threshold"] == 0.993
+    # the noisy line alone, as before
+    assert ev.main(["--build", str(tmp_path), "--model", str(model), "--out", str(tmp_path / "eval1"),
+                    "--choose-on", "noisy"]) == 0
+    assert json.loads((tmp_path / "eval1" / "metrics.json").read_text())["threshold"] == 0.96
