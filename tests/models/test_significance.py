@@ -96,3 +96,40 @@ def test_the_command_names_a_missing_model(tmp_path, capsys):
     with pytest.raises(SystemExit):
         sg.main([str(tmp_path / "shipped.tflite"), str(tmp_path / "nowhere.tflite")])
     assert "shipped.tflite: no such model file" in capsys.readouterr().err
+
+
+def _units(hits_at: dict[int, int], fa_at: dict[int, int], spans: int = 10, blocks: int = 4) -> sg.Units:
+    """Hand-made units on a 4-threshold grid: ``hits_at[t]`` spans caught and ``fa_at[t]`` false accepts (in
+    block 0) at threshold index t; 0.5 h of conversation."""
+    hits = np.zeros((4, spans), bool)
+    fa = np.zeros((4, blocks), np.int32)
+    for t in range(4):
+        hits[t, : hits_at[t]] = True
+        fa[t, 0] = fa_at[t]
+    return sg.Units(hits, fa, np.full(blocks, 0.5 / blocks))
+
+
+def test_joint_frr_runs_every_line_at_the_threshold_that_holds_on_all():
+    # the noisy line is within 1 FA/h from threshold 1, the quiet line only from 3: both run at 3
+    noisy = _units({0: 10, 1: 9, 2: 8, 3: 6}, {0: 3, 1: 0, 2: 0, 3: 0})
+    quiet = _units({0: 10, 1: 10, 2: 9, 3: 8}, {0: 4, 1: 2, 2: 1, 3: 0})
+    assert list(sg.best_frr(noisy, budgets=(0.5, 5.0))) == pytest.approx([0.1, 0.1])
+    joint = sg.joint_frr([noisy, quiet], budgets=(0.5, 5.0))
+    assert joint.shape == (2, 2)
+    assert joint[:, 0] == pytest.approx([0.4, 0.2])    # <= 0.5 FA/h: threshold 3 for both lines
+    assert joint[:, 1] == pytest.approx([0.1, 0.0])    # <= 5 FA/h: quiet within from 1 (4/h), noisy from 1
+    # a line that never gets within the budget leaves every line at 1.0
+    never = _units({t: 10 for t in range(4)}, {t: 5 for t in range(4)})
+    assert sg.joint_frr([noisy, never], budgets=(0.5,))[:, 0] == pytest.approx([1.0, 1.0])
+    # one line alone: its own best
+    assert sg.joint_frr([noisy], budgets=(0.5, 5.0))[0] == pytest.approx(sg.best_frr(noisy, budgets=(0.5, 5.0)))
+
+
+def test_joint_choice_number_is_never_below_the_lines_own_best():
+    rng = np.random.default_rng(3)
+    lines = []
+    for _ in range(2):
+        lines.append({"en": sg.units(LABELS, _language(int(rng.integers(8, 20)), list(rng.uniform(0, 1700, 3))))})
+    assert sg.choice_number(lines, joint=True) >= sg.choice_number(lines) - 1e-12
+    r = sg.paired_bootstrap(lines, lines, replicates=20, joint=True)
+    assert r["a"] == r["b"] == sg.choice_number(lines, joint=True)
