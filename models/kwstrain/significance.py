@@ -148,14 +148,16 @@ def paired_bootstrap(a: list[dict[str, Units]], b: list[dict[str, Units]], repli
 
 def _record(job: tuple[Path, Path, str, str, Path | None]) -> dict[str, Units]:
     build, model, split, line, cache = job
-    key = f"{hashlib.sha256(model.read_bytes()).hexdigest()[:16]}-{split}-{line}-{BLOCK_S:g}.pkl"
+    # plain arrays in the cache (a pickled Units would name the module that wrote it, ``__main__`` under the CLI,
+    # and only the CLI could read it back)
+    key = f"{hashlib.sha256(model.read_bytes()).hexdigest()[:16]}-{split}-{line}-{BLOCK_S:g}-arrays.pkl"
     if cache and (cache / key).exists():
-        return pickle.loads((cache / key).read_bytes())
+        return {language: Units(**fields) for language, fields in pickle.loads((cache / key).read_bytes()).items()}
     labels, tracks = ev.record_split(build, split, model, line=line)
     out = {language: units(labels, tracks[language]) for language in LANGUAGES if language in tracks}
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
-        (cache / key).write_bytes(pickle.dumps(out))
+        (cache / key).write_bytes(pickle.dumps({language: vars(u) for language, u in out.items()}))
     LOG.info("%s on %s, %s line: recorded", model, split, line)
     return out
 
