@@ -44,14 +44,12 @@ def results_table(metrics: dict) -> str:
                   for lang, row in shared.items() if not lang.endswith("-only")]
     cross = metrics.get("val_cross_check")
     if cross:
+        rows = [(m, line, r) for m, row in cross.items() for line, r in row.get("by_line", {"": row}).items()]
+        by_line = any(line for _, line, _ in rows)
         lines += ["", "Two-fold check inside val (thresholds chosen on one half of the val conversation, "
                   "false accepts counted on the other half, and back):", "",
-                  "| method | held-out false accepts | held-out h | FA/h | FRR ko | FRR en |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
-        rows = [(m, line, r) for m, row in cross.items() for line, r in row.get("by_line", {"": row}).items()]
-        if any(line for _, line, _ in rows):
-            lines[-2:] = ["| method | line | held-out false accepts | held-out h | FA/h | FRR ko | FRR en |",
-                          "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+                  f"| method |{' line |' if by_line else ''} held-out false accepts | held-out h | FA/h | FRR ko | FRR en |",
+                  f"| --- |{' --- |' if by_line else ''} ---: | ---: | ---: | ---: | ---: |"]
         lines += [f"| {m.replace('_', ' ')} |{f' {line} |' if line else ''} {r['held_out_false_accepts']} | "
                   f"{r['held_out_hours']:.2f} | {r['held_out_fa_per_hour']:.2f} | "
                   f"{100 * r['frr'].get('ko', float('nan')):.1f}% | {100 * r['frr'].get('en', float('nan')):.1f}% |"

@@ -74,15 +74,20 @@ def units(labels: tuple[str, ...], tracks: dict[str, ev.Track], block_s: float =
     return Units(hits, fa, hours)
 
 
+def _frr_and_rate(u: Units, spans: np.ndarray | None, blocks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid threshold, the FRR over the spans drawn and the false accepts per hour over the blocks drawn
+    (all of them where None)."""
+    hits = u.hits if spans is None else u.hits[:, spans]
+    fa = u.false_accepts if blocks is None else u.false_accepts[:, blocks]
+    hours = u.hours if blocks is None else u.hours[blocks]
+    return 1.0 - hits.mean(axis=1), fa.sum(axis=1) / hours.sum()
+
+
 def best_frr(u: Units, budgets: tuple[float, ...] = ev.CHOICE_BUDGETS, spans: np.ndarray | None = None,
              blocks: np.ndarray | None = None) -> np.ndarray:
     """Per budget, the lowest FRR along the DET within it (1.0 where no threshold is), on the spans and
     blocks drawn (all of them by default): :func:`kwstrain.evaluate.best_frr` from units."""
-    hits = u.hits if spans is None else u.hits[:, spans]
-    fa = u.false_accepts if blocks is None else u.false_accepts[:, blocks]
-    hours = u.hours if blocks is None else u.hours[blocks]
-    frr = 1.0 - hits.mean(axis=1)
-    rate = fa.sum(axis=1) / hours.sum()
+    frr, rate = _frr_and_rate(u, spans, blocks)
     return np.array([frr[rate <= b].min() if np.any(rate <= b) else 1.0 for b in budgets])
 
 
@@ -93,12 +98,8 @@ def joint_frr(per_line: list[Units], budgets: tuple[float, ...] = ev.CHOICE_BUDG
     are chosen, :func:`kwstrain.evaluate.joint_thresholds`); 1.0 where some line has none."""
     frr, first = [], []
     for i, u in enumerate(per_line):
-        spans, blocks = draws[i] if draws else (None, None)
-        hits = u.hits if spans is None else u.hits[:, spans]
-        fa = u.false_accepts if blocks is None else u.false_accepts[:, blocks]
-        hours = u.hours if blocks is None else u.hours[blocks]
-        frr.append(1.0 - hits.mean(axis=1))
-        rate = fa.sum(axis=1) / hours.sum()
+        line_frr, rate = _frr_and_rate(u, *(draws[i] if draws else (None, None)))
+        frr.append(line_frr)
         first.append([int(np.argmax(rate <= b)) if np.any(rate <= b) else -1 for b in budgets])
     out = np.ones((len(per_line), len(budgets)))
     for j in range(len(budgets)):
