@@ -124,8 +124,7 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND9) train2 --soup $(KWS_BUILD)/r17-en/lineguard_kws.tflite \
 		$(KWS_BUILD)/r17-ko/lineguard_kws.tflite $(KWS_BUILD)/r17-both/lineguard_kws.tflite \
 		$(KWS_BUILD)/r17-both/lineguard_kws.tflite
-	$(KWS_PY) -m kwstrain.evaluate --write-threshold
-	$(KWS_PY) -m kwstrain.evaluate --line quiet --out models/eval/quiet
+	$(KWS_PY) -m kwstrain.evaluate --write-threshold --line noisy quiet
 
 bench-kws: $(STAMP)  ## keyword spotter: real-time factor, RSS, latency, vs PocketSphinx
 	$(KWS_PY) -m kwstrain.bench --json models/eval/bench.json

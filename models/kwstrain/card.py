@@ -122,7 +122,7 @@ def choice_table(evals: list[Path], budgets: tuple[float, ...] = CHOICE_BUDGETS)
                 found = line_dir / f"det_{split}.json"
                 if not found.is_file():
                     raise FileNotFoundError(f"{found}: missing; evaluate the model on that line first "
-                                            f"(python -m kwstrain.evaluate --out {path} and --line quiet --out {path / 'quiet'})")
+                                            f"(python -m kwstrain.evaluate --out {path} --line noisy quiet)")
                 det = json.loads(found.read_text())
                 frrs = best_frr(det, ("en", "ko"), budgets).values()
                 per_line.append(sum(frrs) / len(frrs))

@@ -443,26 +443,85 @@ def plot_det(results: dict[str, list[dict]], chosen: float, operating: dict[str,
 
 
 
+def evaluate_line(args: argparse.Namespace, line: str, out: Path, labels, val_by_line: dict, thresholds: dict,
+                  shared: float, method: str, cross: dict) -> dict:
+    """Test (and report) the model on one line at the thresholds chosen on val; writes ``out``."""
+    val_tracks = val_by_line[line]
+    val = det_rows(labels, val_tracks)
+    labels, test_tracks = record_split(args.build, "test", args.model, line=line)
+    test = det_rows(labels, test_tracks)
+    out.mkdir(parents=True, exist_ok=True)
+    at = lambda rows_by_lang: {lang: next(r for r in rows if abs(r["threshold"] - shared) < 1e-9)  # noqa: E731
+                               for lang, rows in rows_by_lang.items()}
+    summary = {"line": line, "threshold": shared, "thresholds": thresholds, "threshold_method": method,
+               "chosen_on": list(args.choose_on), "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
+               "test": operating_point(labels, test_tracks, thresholds),
+               "val": operating_point(labels, val_tracks, thresholds),
+               "val_by_line": {name: operating_point(labels, t, thresholds) for name, t in val_by_line.items()},
+               "test_shared_threshold": at(test), "val_cross_check": cross}
+    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, thresholds, line=line)
+    if (args.build / "clips_test3.npz").exists():  # the held-out neural voice alone (also inside "test")
+        labels, neural_tracks = record_split(args.build, "test3", args.model, line=line)
+        summary["test3"] = operating_point(labels, neural_tracks, thresholds)
+        (out / "det_test3.json").write_text(json.dumps(det_rows(labels, neural_tracks), indent=1) + "\n")
+    if (args.build / "clips_test_wide.npz").exists():  # other kinds of text, reported alone (not in "test")
+        labels, wide_tracks = record_split(args.build, "test_wide", args.model, line=line)
+        summary["test_wide"] = out_of_domain(labels, wide_tracks, thresholds, shared)
+    real = find_clips()
+    if real:   # operator-reviewed field clips, reported on their own (they also join training)
+        detector = build_detector(None, thresholds, args.model, REFRACTORY_S)
+        summary["real_clips"] = evaluate_real(real, detector)
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "det_test.json").write_text(json.dumps(test, indent=1) + "\n")
+    (out / "det_val.json").write_text(json.dumps(val, indent=1) + "\n")
+    plot_det(test, shared, summary["test"], out / "det_curve.png")
+    return summary
+
+
+def log_summary(line: str, summary: dict, cross: dict, shared: float) -> None:
+    for name, row in cross.items():
+        for val_line, r in row["by_line"].items():
+            LOG.info("val two-fold %s, %s line: held-out FA %d in %.2f h = %.2f/h, FRR %s", name, val_line,
+                     r["held_out_false_accepts"], r["held_out_hours"], r["held_out_fa_per_hour"], r["frr"])
+    method = summary["threshold_method"]
+    for lang, row in summary["test"].items():
+        LOG.info("%s line, test %s @%s: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, "
+                 "latency p50 %.2f s p95 %.2f s", line, lang, method, 100 * row["frr"], row["keywords"] - row["hits"],
+                 row["keywords"], row["false_accepts"], row["negative_hours"], row["fa_per_hour"],
+                 row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
+    for lang, row in summary.get("test_wide", {}).items():
+        LOG.info("%s line, test_wide %s (other kinds of text): FA %d in %.2f h = %.2f/h at the operating thresholds "
+                 "%s, %d at the shared %.4g", line, lang, row["operating"]["false_accepts"], row["hours"],
+                 row["operating"]["fa_per_hour"], row["operating"]["fa_keywords"], row["shared"]["false_accepts"], shared)
+    for lang, row in summary["test_shared_threshold"].items():
+        LOG.info("%s line, test %s @shared %.4g: FRR %.1f%%, FA %d in %.2f h = %.2f/h", line, lang, shared,
+                 100 * row["frr"], row["false_accepts"], row["negative_hours"], row["fa_per_hour"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kwstrain.evaluate", description=__doc__)
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
-    parser.add_argument("--out", type=Path, default=MODELS_DIR / "eval")
-    parser.add_argument("--line", choices=sorted(LINES), default="noisy",
-                        help="the line the evaluation audio goes through (see LINES)")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR / "eval",
+                        help="where the first --line's results go (default models/eval)")
+    parser.add_argument("--line", nargs="+", choices=sorted(LINES), default=["noisy"], metavar="LINE",
+                        help="the lines the evaluation audio goes through (see LINES); the first writes --out, "
+                             "each other one --out/LINE; val is recorded once per line")
     parser.add_argument("--choose-on", nargs="+", choices=sorted(LINES), default=list(LINES), metavar="LINE",
                         help="the val lines the thresholds must hold the false-accept budget on (default: all; a box "
                              "does not know its line)")
     parser.add_argument("--sweep-smoothing", action="store_true",
-                        help="only compare smoothing lengths on val, at the model's step (writes smoothing_val.json)")
+                        help="only compare smoothing lengths on val, at the model's step, on the first --line "
+                             "(writes smoothing_val.json)")
     parser.add_argument("--smoothing-windows", type=int, nargs="+", default=list(range(1, 17)), metavar="N",
                         help="the lengths --sweep-smoothing compares, in windows (default 1-16)")
     parser.add_argument("--write-threshold", action="store_true",
                         help="store the val-chosen per-keyword thresholds in the model .json")
     args = parser.parse_args(argv)
+    args.line = list(dict.fromkeys(args.line))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.sweep_smoothing:
-        labels, raw = record_split(args.build, "val", args.model, smooth_windows=1, line=args.line)
+        labels, raw = record_split(args.build, "val", args.model, smooth_windows=1, line=args.line[0])
         result = sweep_smoothing(labels, raw, tuple(args.smoothing_windows))
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "smoothing_val.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -471,42 +530,17 @@ def main(argv: list[str] | None = None) -> int:
                      {name: round(100 * v, 1) for name, v in row["best_frr"].items()})
         return 0
     val_by_line = {}
-    for line in dict.fromkeys([*args.choose_on, args.line]):
+    for line in dict.fromkeys([*args.choose_on, *args.line]):
         labels, val_by_line[line] = record_split(args.build, "val", args.model, line=line)
-    val_tracks = val_by_line[args.line]
-    val = det_rows(labels, val_tracks)
     chosen_on = {line: [t["negative"] for t in val_by_line[line].values()] for line in args.choose_on}
     shared = joint_thresholds(f"shared@{BUDGET_FA_PER_HOUR:g}", chosen_on, labels)[labels[1]]
     cross = cross_check({line: val_by_line[line] for line in args.choose_on}, labels, THRESHOLD_METHODS)
     method = pick_method(cross, BUDGET_FA_PER_HOUR)
     thresholds = joint_thresholds(method, chosen_on, labels)
-    labels, test_tracks = record_split(args.build, "test", args.model, line=args.line)
-    test = det_rows(labels, test_tracks)
-    args.out.mkdir(parents=True, exist_ok=True)
-    at = lambda rows_by_lang: {lang: next(r for r in rows if abs(r["threshold"] - shared) < 1e-9)  # noqa: E731
-                               for lang, rows in rows_by_lang.items()}
-    summary = {"line": args.line, "threshold": shared, "thresholds": thresholds, "threshold_method": method,
-               "chosen_on": list(args.choose_on), "refractory_s": REFRACTORY_S, "hit_after_end_s": HIT_AFTER_END_S,
-               "test": operating_point(labels, test_tracks, thresholds),
-               "val": operating_point(labels, val_tracks, thresholds),
-               "val_by_line": {line: operating_point(labels, t, thresholds) for line, t in val_by_line.items()},
-               "test_shared_threshold": at(test), "val_cross_check": cross}
-    summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, thresholds, line=args.line)
-    if (args.build / "clips_test3.npz").exists():  # the held-out neural voice alone (also inside "test")
-        labels, neural_tracks = record_split(args.build, "test3", args.model, line=args.line)
-        summary["test3"] = operating_point(labels, neural_tracks, thresholds)
-        (args.out / "det_test3.json").write_text(json.dumps(det_rows(labels, neural_tracks), indent=1) + "\n")
-    if (args.build / "clips_test_wide.npz").exists():  # other kinds of text, reported alone (not in "test")
-        labels, wide_tracks = record_split(args.build, "test_wide", args.model, line=args.line)
-        summary["test_wide"] = out_of_domain(labels, wide_tracks, thresholds, shared)
-    real = find_clips()
-    if real:   # operator-reviewed field clips, reported on their own (they also join training)
-        detector = build_detector(None, thresholds, args.model, REFRACTORY_S)
-        summary["real_clips"] = evaluate_real(real, detector)
-    (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (args.out / "det_test.json").write_text(json.dumps(test, indent=1) + "\n")
-    (args.out / "det_val.json").write_text(json.dumps(val, indent=1) + "\n")
-    plot_det(test, shared, summary["test"], args.out / "det_curve.png")
+    for i, line in enumerate(args.line):  # the same thresholds on every line: the box does not know its line
+        out = args.out if i == 0 else args.out / line
+        summary = evaluate_line(args, line, out, labels, val_by_line, thresholds, shared, method, cross)
+        log_summary(line, summary, cross if i == 0 else {}, shared)
     if args.write_threshold:
         meta_path = args.model.with_suffix(".json")
         meta = json.loads(meta_path.read_text())
@@ -514,21 +548,6 @@ def main(argv: list[str] | None = None) -> int:
         meta["thresholds"] = {k: v for k, v in thresholds.items() if v != shared}
         meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     LOG.info("thresholds by %s (chosen by the val two-fold check): %s", method, thresholds)
-    for name, row in cross.items():
-        for line, r in row["by_line"].items():
-            LOG.info("val two-fold %s, %s line: held-out FA %d in %.2f h = %.2f/h, FRR %s", name, line,
-                     r["held_out_false_accepts"], r["held_out_hours"], r["held_out_fa_per_hour"], r["frr"])
-    for lang, row in summary["test"].items():
-        LOG.info("test %s @%s: FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h, near-miss FA %d, latency p50 %.2f s p95 %.2f s",
-                 lang, method, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
-                 row["negative_hours"], row["fa_per_hour"], row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
-    for lang, row in summary.get("test_wide", {}).items():
-        LOG.info("test_wide %s (other kinds of text): FA %d in %.2f h = %.2f/h at the operating thresholds %s, "
-                 "%d at the shared %.4g", lang, row["operating"]["false_accepts"], row["hours"],
-                 row["operating"]["fa_per_hour"], row["operating"]["fa_keywords"], row["shared"]["false_accepts"], shared)
-    for lang, row in summary["test_shared_threshold"].items():
-        LOG.info("test %s @shared %.4g: FRR %.1f%%, FA %d in %.2f h = %.2f/h", lang, shared, 100 * row["frr"],
-                 row["false_accepts"], row["negative_hours"], row["fa_per_hour"])
     return 0
 
 

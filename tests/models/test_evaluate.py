@@ -289,3 +289,30 @@ def test_cli_chooses_thresholds_that_hold_on_both_lines(monkeypatch, tmp_path: P
     assert ev.main(["--build", str(tmp_path), "--model", str(model), "--out", str(tmp_path / "eval1"),
                     "--choose-on", "noisy"]) == 0
     assert json.loads((tmp_path / "eval1" / "metrics.json").read_text())["threshold"] == 0.96
+
+
+def test_cli_evaluates_both_lines_in_one_run_recording_val_once(monkeypatch, tmp_path: Path):
+    # the same recorded lines as above, plus a quiet test line where the keyword is caught and nothing fires
+    positive = track(40.0, {"en_b": [(10.5 + HOP_S * i, 0.999) for i in range(5)]}, (KeywordSpan("en_b", 10.0, 10.5),))
+    def line(peak):
+        return {"en": {"positive": positive, "negative": track(1800.0, {"en_b": [(900.0, peak)]}),
+                       "near_miss": track(10.0, {})}}
+    recorded = {("val", "noisy"): line(0.95), ("val", "quiet"): line(0.99), ("test", "noisy"): line(0.5),
+                ("test", "quiet"): line(0.996)}
+    seen = []
+    def record(build, split, model, line="noisy", **_):
+        seen.append((split, line))
+        return LABELS, recorded[(split, line)]
+    monkeypatch.setattr(ev, "record_split", record)
+    monkeypatch.setattr(ev, "breakdown_by_voice", lambda *a, **k: {})
+    monkeypatch.setattr(ev, "find_clips", lambda: [])
+    model = tmp_path / "m.tflite"
+    model.with_suffix(".json").write_text(json.dumps({"default_threshold": 0.5, "thresholds": {}}))
+    out = tmp_path / "eval"
+    assert ev.main(["--build", str(tmp_path), "--model", str(model), "--out", str(out), "--line", "noisy", "quiet"]) == 0
+    assert sorted(seen) == [("test", "noisy"), ("test", "quiet"), ("val", "noisy"), ("val", "quiet")]
+    noisy, quiet = (json.loads((d / "metrics.json").read_text()) for d in (out, out / "quiet"))
+    assert noisy["line"] == "noisy" and quiet["line"] == "quiet"
+    assert noisy["threshold"] == quiet["threshold"] == 0.993  # one choice for both lines
+    assert noisy["test"]["en"]["false_accepts"] == 0 and quiet["test"]["en"]["false_accepts"] == 1
+    assert (out / "quiet" / "det_curve.png").is_file() and (out / "quiet" / "det_val.json").is_file()
