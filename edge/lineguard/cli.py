@@ -101,6 +101,34 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return detect_main(args.audio, args.json, args.model)
 
 
+# ---- threshold-check ------------------------------------------------------------
+
+
+def _threshold_check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("calls", type=Path, nargs="+", help="WAV files of ordinary calls (no abuse), or folders of them")
+    p.add_argument("--config", type=Path, help="settings file (TOML): the site's model, keywords and channels")
+    p.add_argument("--clips", type=Path, metavar="DIR",
+                   help="a reviewed `lineguard clips export` folder: how many abusive clips each threshold catches")
+    p.add_argument("--budget", type=float, default=0.5, help="false alarms per hour the site accepts (default 0.5)")
+    p.add_argument("--confidence", type=float, default=0.9,
+                   help="confidence of the upper bound on the false-alarm rate (default 0.9)")
+    p.add_argument("--model", type=Path, help="a .tflite model (default: the site's)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+
+
+@command("threshold-check", "false alarms per hour on this site's own calls at each threshold, and a suggestion",
+         _threshold_check_args)
+def cmd_threshold_check(args: argparse.Namespace) -> int:
+    from lineguard.kws.site_check import check_main
+
+    if args.budget <= 0:
+        raise LineGuardError(f"--budget must be above 0, got {args.budget:g}")
+    if not 0.5 <= args.confidence < 1:
+        raise LineGuardError(f"--confidence must be in [0.5, 1), got {args.confidence:g}")
+    return check_main(args.calls, _settings(args), clips_dir=args.clips, budget=args.budget,
+                      confidence=args.confidence, model_path=args.model, as_json=args.json)
+
+
 # ---- check-config ---------------------------------------------------------------
 
 def _check_args(p: argparse.ArgumentParser) -> None:

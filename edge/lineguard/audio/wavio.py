@@ -28,7 +28,8 @@ def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
     except IsADirectoryError:
         raise AudioFormatError(f"{path}: is a directory, not a WAV file") from None
     except (wave.Error, EOFError) as exc:
-        raise AudioFormatError(f"{path}: not a valid WAV file ({exc})") from None
+        why = str(exc) or "file ends inside the WAV header"
+        raise AudioFormatError(f"{path}: not a valid WAV file ({why})") from None
     if width != 2:
         raise AudioFormatError(f"{path}: sample format is {8 * width}-bit; 16-bit PCM is required")
     if rate < 4000 or rate > 192000:

@@ -1,0 +1,255 @@
+"""``lineguard threshold-check``: how often this site's own calls would set the spotter off.
+
+The shipped thresholds were chosen on synthetic speech over two simulated
+lines (``models/MODEL_CARD.md``). A site's line, handsets and callers are its
+own, so the false-alarm rate there is measured, not assumed: record ordinary
+calls (no abuse in them; export them with ``lineguard recording decrypt``),
+and this tool runs the site's spotter over them once, keeps every call's
+smoothed score track, and counts the detections each shared threshold would
+give — all of them false alarms, since the calls held no abuse — per hour of
+call audio and per keyword. Each count gets a one-sided upper confidence
+bound (Poisson): a handful of hours cannot show a rate of 0.5 per hour, and
+the report says how many hours could.
+
+It suggests the lowest threshold from which every higher one keeps that
+bound within the budget, or none when the calls are too few. With reviewed
+clips (``lineguard clips export``, ``label`` filled in) it also shows how
+many of the really abusive ones each threshold still catches, and how many of
+the false alarms still fire: what a lower or higher threshold buys here.
+
+The spotter is the site's own (``[detector]`` of ``--config``: model,
+languages, keywords, refractory period) and listens to the channel the
+gateway listens to (``audio.far_end_channel`` of a stereo recording).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from lineguard.errors import LineGuardError
+from lineguard.kws.scoring import ScoringRule, detect_track, smooth
+
+GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999)
+CHUNK_SAMPLES = 8000 * 60  # a minute at a time keeps memory flat on long calls
+
+
+@dataclass(frozen=True)
+class ScoredAudio:
+    """One file's smoothed score track: rows of per-label scores at ``times_s``."""
+
+    name: str
+    duration_s: float
+    times_s: np.ndarray
+    smoothed: np.ndarray
+
+
+@dataclass
+class Row:
+    threshold: float
+    false_alarms: int
+    per_hour: float
+    upper_per_hour: float
+    keywords: dict[str, int] = field(default_factory=dict)
+    true_caught: int | None = None
+    false_firing: int | None = None
+
+
+def wav_files(paths: list[Path]) -> list[Path]:
+    """The WAV files named, and those under the folders named (sorted, recursively)."""
+    out = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".wav"))
+        else:
+            out.append(path)
+    return out
+
+
+def score_file(path: Path, detector, channel: int = 0) -> ScoredAudio:
+    """Run the spotter over one WAV (``channel`` of a stereo file, channel 0 of a mono one)."""
+    from lineguard.audio.wavio import read_wav
+
+    samples, rate_hz = read_wav(path)
+    mono = np.ascontiguousarray(samples[:, channel if samples.shape[1] > 1 else 0])
+    if rate_hz != detector.sample_rate_hz:
+        from lineguard.audio.resample import to_rate
+
+        mono = to_rate(mono, rate_hz, detector.sample_rate_hz)
+    detector.reset()
+    times, rows = [], []
+    for start in range(0, mono.size, CHUNK_SAMPLES):
+        scored = detector.process_scores(mono[start : start + CHUNK_SAMPLES])
+        if scored:
+            times.extend(t for t, _ in scored)
+            rows.append(np.vstack([s for _, s in scored]))
+    labels = len(detector.rule.labels)
+    raw = np.vstack(rows) if rows else np.zeros((0, labels))
+    return ScoredAudio(str(path), mono.size / detector.sample_rate_hz, np.asarray(times),
+                       smooth(raw, detector.rule.smooth_windows))
+
+
+def at_threshold(rule: ScoringRule, threshold: float) -> ScoringRule:
+    """``rule`` with every enabled keyword at one threshold (disabled ones stay disabled)."""
+    return replace(rule, thresholds=tuple(t if i == 0 or t > 1.0 else threshold for i, t in enumerate(rule.thresholds)))
+
+
+def detections(tracks: list[ScoredAudio], rule: ScoringRule) -> list[tuple[str, object]]:
+    return [(t.name, d) for t in tracks for d in detect_track(t.smoothed, t.times_s, rule)]
+
+
+def upper_rate(count: int, hours: float, confidence: float) -> float:
+    """One-sided upper confidence bound of a Poisson rate, per hour."""
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(confidence, 2 * count + 2) / 2 / hours) if hours > 0 else float("inf")
+
+
+def hours_needed(budget: float, confidence: float) -> float:
+    """Hours of calls with no false alarm at all that show a rate within ``budget``."""
+    return upper_rate(0, 1.0, confidence) / budget
+
+
+def sweep(calls: list[ScoredAudio], rule: ScoringRule, grid, confidence: float,
+          true_clips: list[ScoredAudio] | None = None, false_clips: list[ScoredAudio] | None = None) -> list[Row]:
+    hours = sum(c.duration_s for c in calls) / 3600
+    rows = []
+    for threshold in sorted(set(grid)):
+        r = at_threshold(rule, threshold)
+        hits = detections(calls, r)
+        row = Row(threshold, len(hits), len(hits) / hours if hours else float("inf"),
+                  upper_rate(len(hits), hours, confidence), dict(Counter(d.keyword for _, d in hits).most_common()))
+        if true_clips is not None:
+            row.true_caught = sum(bool(detect_track(c.smoothed, c.times_s, r)) for c in true_clips)
+        if false_clips is not None:
+            row.false_firing = sum(bool(detect_track(c.smoothed, c.times_s, r)) for c in false_clips)
+        rows.append(row)
+    return rows
+
+
+def suggest(rows: list[Row], budget: float) -> float | None:
+    """The lowest threshold from which every higher one keeps the upper bound within ``budget``."""
+    best = None
+    for row in sorted(rows, key=lambda r: r.threshold, reverse=True):
+        if row.upper_per_hour > budget:
+            break
+        best = row.threshold
+    return best
+
+
+def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, budget: float = 0.5,
+          confidence: float = 0.9, grid=GRID, model_path: Path | None = None) -> tuple[dict, list[str]]:
+    """The report (a JSON-ready dict) and the files that could not be read, each with why."""
+    from lineguard.app import build_detector
+
+    if model_path is not None:
+        settings = settings.model_copy(update={"detector": settings.detector.model_copy(update={"model_path": model_path})})
+    detector = build_detector(settings)
+    rule = detector.rule
+    channel = settings.audio.far_end_channel if settings.audio.channels == 2 else 0
+    skipped, calls = [], []
+    files = wav_files(call_paths)
+    for path in files:
+        try:
+            calls.append(score_file(path, detector, channel))
+        except LineGuardError as exc:
+            skipped.append(str(exc))
+    true_clips = false_clips = None
+    if clips_dir is not None:
+        from lineguard.callers.clips import read_labels
+
+        true_clips, false_clips = [], []
+        for clip in read_labels(clips_dir):
+            try:
+                (true_clips if clip.label else false_clips).append(score_file(clip.path, detector, 0))
+            except LineGuardError as exc:
+                skipped.append(str(exc))
+    hours = sum(c.duration_s for c in calls) / 3600
+    live = sorted({t for i, t in enumerate(rule.thresholds) if i and t <= 1.0})
+    rows = sweep(calls, rule, [*grid, *live], confidence, true_clips, false_clips)
+    current = detections(calls, rule)
+    suggestion = suggest(rows, budget) if calls else None
+    report = {
+        "calls": len(calls), "hours": round(hours, 4), "channel": channel, "budget_per_hour": budget,
+        "confidence": confidence, "smooth_windows": rule.smooth_windows, "refractory_s": rule.refractory_s,
+        "enabled_keywords": [label for label, t in zip(rule.labels[1:], rule.thresholds[1:]) if t <= 1.0],
+        "current": {"thresholds": sorted(set(live)), "false_alarms": len(current),
+                    "per_hour": len(current) / hours if hours else None,
+                    "upper_per_hour": upper_rate(len(current), hours, confidence) if hours else None,
+                    "detections": [{"file": name, "time_s": round(d.time_s, 2), "keyword": d.keyword,
+                                    "score": round(d.score, 4)} for name, d in current]},
+        "rows": [vars(r) for r in rows],
+        "suggested_threshold": suggestion,
+        "hours_needed": round(hours_needed(budget, confidence), 2),
+        "true_clips": None if true_clips is None else len(true_clips),
+        "false_clips": None if false_clips is None else len(false_clips),
+        "skipped": skipped,
+    }
+    return report, skipped
+
+
+def render(report: dict) -> str:
+    rows = report["rows"]
+    with_clips = report["true_clips"] is not None
+    conf = f"{100 * report['confidence']:g}%"
+    lines = [f"{report['calls']} calls, {report['hours']:.2f} h of call audio (channel {report['channel']}); "
+             f"{len(report['enabled_keywords'])} keywords live; smoothing {report['smooth_windows']} windows, "
+             f"refractory {report['refractory_s']:g} s",
+             "Every detection in these calls counts as a false alarm: give calls that held no abuse.", ""]
+    head = f"{'threshold':>9}  {'false alarms':>12}  {'per hour':>8}  {conf + ' bound':>10}"
+    if with_clips:
+        head += f"  {'abusive clips caught':>20}  {'false clips firing':>18}"
+    head += "     most frequent"
+    lines += [head, "-" * len(head)]
+    now = set(report["current"]["thresholds"])
+    for r in rows:
+        mark = ("*" if r["threshold"] == report["suggested_threshold"] else " ") + ("<" if r["threshold"] in now else " ")
+        line = f"{r['threshold']:>9.4g}  {r['false_alarms']:>12}  {r['per_hour']:>8.2f}  {r['upper_per_hour']:>10.2f}"
+        if with_clips:
+            line += (f"  {r['true_caught']:>9} of {report['true_clips']:<8}"
+                     f"  {r['false_firing']:>7} of {report['false_clips']:<8}")
+        top = ", ".join(f"{k} {n}" for k, n in list(r["keywords"].items())[:3])
+        lines.append(f"{line} {mark} {top}")
+    cur = report["current"]
+    lines += ["", "< the site's current thresholds; * the suggestion", ""]
+    if report["hours"]:
+        lines.append(f"Now: {cur['false_alarms']} false alarm{'' if cur['false_alarms'] == 1 else 's'} in "
+                     f"{report['hours']:.2f} h "
+                     f"({cur['per_hour']:.2f}/h, at most {cur['upper_per_hour']:.2f}/h at {conf} confidence).")
+    for d in cur["detections"][:20]:
+        lines.append(f"  {d['file']}  {d['time_s']:.2f} s  {d['keyword']}  {d['score']:.2f}")
+    if len(cur["detections"]) > 20:
+        lines.append(f"  ... {len(cur['detections']) - 20} more (--json lists them all)")
+    budget = report["budget_per_hour"]
+    if report["suggested_threshold"] is None:
+        lines.append(f"No suggestion: no threshold here keeps the {conf} bound within {budget:g} false alarms per hour. "
+                     f"Even with none at all that takes {report['hours_needed']:g} h of calls; these are "
+                     f"{report['hours']:.2f} h. Record more ordinary calls, or raise the thresholds if the "
+                     "current rate is already too high.")
+    else:
+        lines.append(f"Suggested: [detector] default_threshold = {report['suggested_threshold']:g} "
+                     f"(the lowest from which every higher threshold stays within {budget:g} false alarms per hour "
+                     f"at {conf} confidence); per-keyword [detector] thresholds still override it.")
+    return "\n".join(lines)
+
+
+def check_main(paths: list[Path], settings, *, clips_dir: Path | None, budget: float, confidence: float,
+               model_path: Path | None, as_json: bool) -> int:
+    """CLI entry: print the report; exit status 0, 1 when some files were skipped, 2 when nothing could be read."""
+    report, skipped = check(paths, settings, clips_dir=clips_dir, budget=budget, confidence=confidence,
+                            model_path=model_path)
+    if not report["calls"]:
+        for why in skipped:
+            print(f"lineguard threshold-check: {why}", file=sys.stderr)
+        print("lineguard threshold-check: error: no call audio could be read from "
+              + ", ".join(str(p) for p in paths), file=sys.stderr)
+        return 2
+    print(json.dumps(report, ensure_ascii=False) if as_json else render(report))
+    for why in skipped:
+        print(f"lineguard threshold-check: skipped {why}", file=sys.stderr)
+    return 1 if skipped else 0

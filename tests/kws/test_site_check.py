@@ -1,0 +1,137 @@
+"""``lineguard threshold-check``: false alarms on a site's own calls, threshold by threshold."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lineguard.audio.wavio import write_wav
+from lineguard.cli import main
+from lineguard.config import load_settings
+from lineguard.kws import site_check as sc
+from lineguard.kws.scoring import ScoringRule
+from tests.kws.conftest import needs_espeak, speak
+
+LABELS = ("_none", "ko_a", "en_b", "en_off")
+RULE = ScoringRule(LABELS, (2.0, 0.98, 0.98, 2.0), smooth_windows=1, refractory_s=1.0)
+STEP_S = 0.02
+
+
+def track(duration_s: float, peaks: dict[str, list[tuple[float, float]]], name: str = "call") -> sc.ScoredAudio:
+    times = np.arange(1, int(duration_s / STEP_S) + 1) * STEP_S
+    scores = np.zeros((times.size, len(LABELS)))
+    scores[:, 0] = 1.0
+    for label, at in peaks.items():
+        for t, value in at:
+            scores[int(round(t / STEP_S)) - 1, LABELS.index(label)] = value
+    return sc.ScoredAudio(name, duration_s, times, scores)
+
+
+def test_upper_bound_is_the_poisson_one():
+    # no false alarm in 4.6 h is not yet proof of <= 0.5/h at 90% (-ln 0.1 = 2.303 expected in 4.6 h)
+    assert sc.upper_rate(0, 4.6, 0.9) == pytest.approx(np.log(10) / 4.6)
+    assert sc.hours_needed(0.5, 0.9) == pytest.approx(2 * np.log(10))
+    assert sc.upper_rate(3, 10.0, 0.9) > 0.3 > sc.upper_rate(0, 10.0, 0.9)
+
+
+def test_sweep_counts_each_threshold_with_refractory_and_disabled_keywords():
+    hour = 3600.0
+    calls = [track(5 * hour, {"ko_a": [(100.0, 0.93), (100.5, 0.97)],     # one utterance, one alarm (refractory)
+                              "en_b": [(2000.0, 0.955)],
+                              "en_off": [(3000.0, 1.0)]}),                  # disabled: never counts
+             track(5 * hour, {"en_b": [(10.0, 0.991)]}, name="call2")]
+    rows = {r.threshold: r for r in sc.sweep(calls, RULE, (0.9, 0.95, 0.96, 0.98, 0.995), 0.9)}
+    assert [rows[t].false_alarms for t in (0.9, 0.95, 0.96, 0.98, 0.995)] == [3, 3, 2, 1, 0]
+    assert rows[0.9].keywords == {"ko_a": 1, "en_b": 2}
+    assert rows[0.98].per_hour == pytest.approx(0.1)
+    # bound within 0.5/h from 0.96 up (2 in 10 h: 0.53/h is over; 1 in 10 h: 0.39/h within)
+    assert rows[0.96].upper_per_hour > 0.5 >= rows[0.98].upper_per_hour
+    assert sc.suggest(list(rows.values()), 0.5) == 0.98
+
+
+def test_suggestion_is_the_lowest_threshold_with_every_higher_one_within_budget():
+    row = lambda t, upper: sc.Row(t, 0, 0.0, upper)  # noqa: E731
+    # 0.95 is within the budget, but 0.97 above it is not: the suggestion stays above 0.97
+    rows = [row(0.9, 2.0), row(0.95, 0.4), row(0.97, 0.6), row(0.98, 0.3), row(0.99, 0.2)]
+    assert sc.suggest(rows, 0.5) == 0.98
+    assert sc.suggest([row(0.98, 0.7), row(0.99, 0.6)], 0.5) is None
+
+
+def _wav(path: Path, audio: np.ndarray, rate: int = 8000) -> Path:
+    write_wav(path, audio, rate)
+    return path
+
+
+@needs_espeak
+def test_cli_reports_the_sites_calls_names_each_alarm_and_skips_a_broken_file(tmp_path: Path, capsys):
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    _wav(calls / "a.wav", speak(tmp_path, "hello I would like to book an appointment for tomorrow", "en-us"))
+    # a call in another folder level, at 16 kHz: resampled like the gateway's input
+    (calls / "day2").mkdir()
+    ko = speak(tmp_path, "안녕하세요 예약 확인하려고 전화드렸어요", "ko")
+    _wav(calls / "day2" / "b.wav", np.interp(np.arange(2 * ko.size) / 2, np.arange(ko.size), ko).astype(np.float32),
+         16000)
+    _wav(calls / "c.wav", speak(tmp_path, "개새끼", "ko"))   # counts as a false alarm: calls must hold no abuse
+    (calls / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVE")
+    assert main(["threshold-check", str(calls), "--json"]) == 1  # report printed, one file skipped
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert report["calls"] == 3 and report["channel"] == 0
+    assert [d["file"] for d in report["current"]["detections"]] == [str(calls / "c.wav")]
+    assert report["current"]["detections"][0]["keyword"] == "ko_gaesaekki"
+    assert report["current"]["thresholds"] == [0.98]          # the shipped model's own
+    assert report["suggested_threshold"] is None               # seconds of audio prove no rate
+    assert report["hours_needed"] == pytest.approx(4.61, abs=0.01)
+    assert "broken.wav: not a valid WAV file" in out.err
+    by_t = {r["threshold"]: r for r in report["rows"]}
+    assert by_t[0.98]["false_alarms"] == 1 and by_t[0.98]["keywords"] == {"ko_gaesaekki": 1}
+    assert main(["threshold-check", str(calls / "a.wav")]) == 0
+    text = capsys.readouterr().out
+    assert "1 calls" in text and "Now: 0 false alarms" in text and "No suggestion" in text
+    assert main(["threshold-check", str(calls / "broken.wav")]) == 2
+    assert "no call audio could be read" in capsys.readouterr().err
+
+
+@needs_espeak
+def test_listens_to_the_far_end_channel_of_the_sites_recordings(tmp_path: Path, capsys):
+    keyword = speak(tmp_path, "개새끼", "ko")
+    # a stereo recording whose line side is channel 1: the keyword is there, channel 0 is quiet
+    stereo = np.stack([np.zeros_like(keyword), keyword], axis=1)
+    path = _wav(tmp_path / "call.wav", stereo)
+    config = tmp_path / "site.toml"
+    config.write_text("[audio]\nchannels = 2\nfar_end_channel = 1\nnear_end_channel = 0\n")
+    report, skipped = sc.check([path], load_settings(config))
+    assert not skipped and report["channel"] == 1 and report["current"]["false_alarms"] == 1
+    report, _ = sc.check([path], load_settings(None))      # a one-channel site listens to channel 0
+    assert report["channel"] == 0 and report["current"]["false_alarms"] == 0
+    # languages the site switched off do not fire
+    config.write_text('[audio]\nchannels = 2\nfar_end_channel = 1\nnear_end_channel = 0\n[detector]\nlanguages = ["en"]\n')
+    report, _ = sc.check([path], load_settings(config))
+    assert report["current"]["false_alarms"] == 0 and "ko_gaesaekki" not in report["enabled_keywords"]
+
+
+@needs_espeak
+def test_reviewed_clips_show_what_each_threshold_catches(tmp_path: Path):
+    export = tmp_path / "export"
+    (export / "audio").mkdir(parents=True)
+    _wav(export / "audio" / "t.wav", speak(tmp_path, "개새끼", "ko"))
+    _wav(export / "audio" / "f.wav", speak(tmp_path, "hello I would like to book an appointment", "en-us"))
+    _wav(export / "audio" / "u.wav", speak(tmp_path, "미친놈", "ko"))
+    with open(export / "labels.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["clip_id", "file", "keyword", "score", "side", "kind", "call_id", "time_s", "offset_s", "label"])
+        w.writerow(["1", "audio/t.wav", "ko_gaesaekki", "0.99", "far", "detection", "c1", "3.0", "1.0", "true"])
+        w.writerow(["2", "audio/f.wav", "en_idiot", "0.98", "far", "detection", "c2", "9.0", "1.0", "false"])
+        w.writerow(["3", "audio/u.wav", "ko_michinnom", "0.99", "far", "detection", "c3", "4.0", "1.0", ""])  # not reviewed
+    call = _wav(tmp_path / "call.wav", speak(tmp_path, "hello I would like to book an appointment", "en-us"))
+    report, _ = sc.check([call], load_settings(None), clips_dir=export)
+    assert report["true_clips"] == 1 and report["false_clips"] == 1
+    by_t = {r["threshold"]: r for r in report["rows"]}
+    assert by_t[0.5]["true_caught"] == 1 and by_t[0.98]["false_firing"] == 0
+    text = sc.render(report)
+    assert "abusive clips caught" in text and "1 of 1" in text
