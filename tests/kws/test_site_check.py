@@ -50,15 +50,38 @@ def test_sweep_counts_each_threshold_with_refractory_and_disabled_keywords():
     assert rows[0.98].per_hour == pytest.approx(0.1)
     # bound within 0.5/h from 0.96 up (2 in 10 h: 0.53/h is over; 1 in 10 h: 0.39/h within)
     assert rows[0.96].upper_per_hour > 0.5 >= rows[0.98].upper_per_hour
-    assert sc.suggest(list(rows.values()), 0.5) == 0.98
 
 
-def test_suggestion_is_the_lowest_threshold_with_every_higher_one_within_budget():
-    row = lambda t, upper: sc.Row(t, 0, 0.0, upper)  # noqa: E731
-    # 0.95 is within the budget, but 0.97 above it is not: the suggestion stays above 0.97
-    rows = [row(0.9, 2.0), row(0.95, 0.4), row(0.97, 0.6), row(0.98, 0.3), row(0.99, 0.2)]
-    assert sc.suggest(rows, 0.5) == 0.98
-    assert sc.suggest([row(0.98, 0.7), row(0.99, 0.6)], 0.5) is None
+def _row(t: float, count: int, hours: float) -> sc.Row:
+    return sc.Row(t, count, count / hours, sc.upper_rate(count, hours, 0.9))
+
+
+def test_lowers_only_where_the_calls_show_the_lower_threshold_within_budget():
+    # 40 h of calls: 0.95 shows within 0.5/h (6 in 40 h: bound 0.26/h), 0.9 does not (20 in 40 h)
+    rows = [_row(0.9, 20, 40.0), _row(0.95, 6, 40.0), _row(0.97, 3, 40.0), _row(0.98, 1, 40.0), _row(0.99, 0, 40.0)]
+    d = sc.decide(rows, 1, 0.98, 40.0, 0.5, 0.9)
+    assert (d.verdict, d.threshold) == ("lower", 0.95)
+    # every threshold between the suggestion and the current one must hold: 0.97 over the bound blocks 0.95
+    rows[2] = _row(0.97, 14, 40.0)
+    assert sc.decide(rows, 1, 0.98, 40.0, 0.5, 0.9).verdict == "keep"
+
+
+def test_keeps_the_thresholds_when_the_calls_show_nothing_either_way():
+    # 1 false alarm in 5.75 h at 0.98: not proof of <= 0.5/h (bound 0.68/h), nor of more (lower bound 0.02/h)
+    rows = [_row(0.95, 4, 5.75), _row(0.98, 1, 5.75), _row(0.99, 0, 5.75)]
+    d = sc.decide(rows, 1, 0.98, 5.75, 0.5, 0.9)
+    assert (d.verdict, d.threshold) == ("keep", None)
+    assert "4.6 h" in d.why
+
+
+def test_raises_only_where_the_calls_show_the_current_rate_over_budget():
+    # 12 in 10 h at 0.98 (lower bound 0.79/h): raise to the lowest threshold from which none is over 0.5/h
+    rows = [_row(0.98, 12, 10.0), _row(0.99, 6, 10.0), _row(0.995, 4, 10.0), _row(0.998, 1, 10.0)]
+    d = sc.decide(rows, 12, 0.98, 10.0, 0.5, 0.9)
+    assert (d.verdict, d.threshold) == ("raise", 0.995)
+    assert sc.decide([_row(0.98, 12, 10.0), _row(0.999, 9, 10.0)], 12, 0.98, 10.0, 0.5, 0.9).threshold is None
+    # 3 in 4 h is over 0.5/h as a count, but not shown to be: keep
+    assert sc.decide([_row(0.98, 3, 4.0), _row(0.99, 1, 4.0)], 3, 0.98, 4.0, 0.5, 0.9).verdict == "keep"
 
 
 def _wav(path: Path, audio: np.ndarray, rate: int = 8000) -> Path:
@@ -85,14 +108,15 @@ def test_cli_reports_the_sites_calls_names_each_alarm_and_skips_a_broken_file(tm
     assert [d["file"] for d in report["current"]["detections"]] == [str(calls / "c.wav")]
     assert report["current"]["detections"][0]["keyword"] == "ko_gaesaekki"
     assert report["current"]["thresholds"] == [0.98]          # the shipped model's own
-    assert report["suggested_threshold"] is None               # seconds of audio prove no rate
+    # one alarm in seconds of audio: over the budget beyond doubt, at every threshold here
+    assert report["verdict"] == "raise" and report["suggested_threshold"] is None
     assert report["hours_needed"] == pytest.approx(4.61, abs=0.01)
     assert "broken.wav: not a valid WAV file" in out.err
     by_t = {r["threshold"]: r for r in report["rows"]}
     assert by_t[0.98]["false_alarms"] == 1 and by_t[0.98]["keywords"] == {"ko_gaesaekki": 1}
     assert main(["threshold-check", str(calls / "a.wav")]) == 0
     text = capsys.readouterr().out
-    assert "1 calls" in text and "Now: 0 false alarms" in text and "No suggestion" in text
+    assert "1 calls" in text and "Now: 0 false alarms" in text and "Keep: the calls neither show" in text
     assert main(["threshold-check", str(calls / "broken.wav")]) == 2
     assert "no call audio could be read" in capsys.readouterr().err
 
@@ -135,3 +159,29 @@ def test_reviewed_clips_show_what_each_threshold_catches(tmp_path: Path):
     assert by_t[0.5]["true_caught"] == 1 and by_t[0.98]["false_firing"] == 0
     text = sc.render(report)
     assert "abusive clips caught" in text and "1 of 1" in text
+
+
+def test_a_clips_folder_without_labels_is_named(tmp_path: Path):
+    from lineguard.errors import ConfigError
+
+    call = _wav(tmp_path / "call.wav", np.zeros(8000, np.float32))
+    with pytest.raises(ConfigError, match="labels.csv"):
+        sc.check([call], load_settings(None), clips_dir=tmp_path / "nothing")
+
+
+@needs_espeak
+def test_keeping_only_rows_that_can_fire_changes_no_count(tmp_path: Path):
+    from lineguard.app import build_detector
+
+    audio = np.concatenate([speak(tmp_path, "개새끼", "ko"), speak(tmp_path, "hello there how are you", "en-us"),
+                            speak(tmp_path, "you bastard", "en-us")])
+    path = _wav(tmp_path / "call.wav", audio)
+    detector = build_detector(load_settings(None))
+    full = sc.score_file(path, detector)
+    kept = sc.score_file(path, detector, floor=0.9)
+    assert len(kept.times_s) < len(full.times_s) / 4
+    for t in (0.9, 0.95, 0.98, 0.99):
+        rule = sc.at_threshold(detector.rule, t)
+        assert [(d.keyword, d.time_s) for _, d in sc.detections([kept], rule)] == \
+               [(d.keyword, d.time_s) for _, d in sc.detections([full], rule)]
+    assert len(sc.detections([full], sc.at_threshold(detector.rule, 0.9))) == 2

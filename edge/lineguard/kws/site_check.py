@@ -11,8 +11,12 @@ call audio and per keyword. Each count gets a one-sided upper confidence
 bound (Poisson): a handful of hours cannot show a rate of 0.5 per hour, and
 the report says how many hours could.
 
-It suggests the lowest threshold from which every higher one keeps that
-bound within the budget, or none when the calls are too few. With reviewed
+It changes nothing without evidence: it says *raise* only when the calls
+show the current thresholds over the budget (the rate's lower confidence
+bound is above it), and then the lowest threshold from which on no higher one
+is over the budget; it says *lower* only when they show a lower threshold
+within the budget (its upper bound and every one between it and the current
+thresholds); otherwise *keep*. With reviewed
 clips (``lineguard clips export``, ``label`` filled in) it also shows how
 many of the really abusive ones each threshold still catches, and how many of
 the false alarms still fire: what a lower or higher threshold buys here.
@@ -41,7 +45,9 @@ CHUNK_SAMPLES = 8000 * 60  # a minute at a time keeps memory flat on long calls
 
 @dataclass(frozen=True)
 class ScoredAudio:
-    """One file's smoothed score track: rows of per-label scores at ``times_s``."""
+    """One file's smoothed score track: rows of per-label scores at ``times_s`` (only the rows where some
+    live keyword reaches the lowest threshold asked about: the others fire at none, so hours of calls
+    stay small in memory and the detections are the same)."""
 
     name: str
     duration_s: float
@@ -71,8 +77,9 @@ def wav_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def score_file(path: Path, detector, channel: int = 0) -> ScoredAudio:
-    """Run the spotter over one WAV (``channel`` of a stereo file, channel 0 of a mono one)."""
+def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0) -> ScoredAudio:
+    """Run the spotter over one WAV (``channel`` of a stereo file, channel 0 of a mono one); keep the rows
+    where a live keyword's smoothed score reaches ``floor``."""
     from lineguard.audio.wavio import read_wav
 
     samples, rate_hz = read_wav(path)
@@ -88,10 +95,12 @@ def score_file(path: Path, detector, channel: int = 0) -> ScoredAudio:
         if scored:
             times.extend(t for t, _ in scored)
             rows.append(np.vstack([s for _, s in scored]))
-    labels = len(detector.rule.labels)
-    raw = np.vstack(rows) if rows else np.zeros((0, labels))
-    return ScoredAudio(str(path), mono.size / detector.sample_rate_hz, np.asarray(times),
-                       smooth(raw, detector.rule.smooth_windows))
+    rule = detector.rule
+    raw = np.vstack(rows) if rows else np.zeros((0, len(rule.labels)))
+    smoothed = smooth(raw, rule.smooth_windows)
+    live = [i for i, t in enumerate(rule.thresholds) if i and t <= 1.0]
+    keep = smoothed[:, live].max(axis=1) >= floor if live else np.zeros(len(smoothed), bool)
+    return ScoredAudio(str(path), mono.size / detector.sample_rate_hz, np.asarray(times)[keep], smoothed[keep])
 
 
 def at_threshold(rule: ScoringRule, threshold: float) -> ScoringRule:
@@ -132,14 +141,51 @@ def sweep(calls: list[ScoredAudio], rule: ScoringRule, grid, confidence: float,
     return rows
 
 
-def suggest(rows: list[Row], budget: float) -> float | None:
-    """The lowest threshold from which every higher one keeps the upper bound within ``budget``."""
+def lower_rate(count: int, hours: float, confidence: float) -> float:
+    """One-sided lower confidence bound of a Poisson rate, per hour."""
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(1 - confidence, 2 * count) / 2 / hours) if count and hours > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str            # "raise", "lower" or "keep"
+    threshold: float | None  # the suggested default_threshold (None: keep the current ones)
+    why: str
+
+
+def decide(rows: list[Row], current_count: int, current_level: float, hours: float, budget: float,
+           confidence: float) -> Decision:
+    """What the calls justify, given the false alarms at the site's current thresholds (``current_level``
+    is the highest of them): raise, lower or keep; see the module docstring."""
+    conf = f"{100 * confidence:g}%"
+    low = lower_rate(current_count, hours, confidence)
+    by_t = sorted(rows, key=lambda r: r.threshold)
+    if low > budget:
+        best = None
+        for row in reversed(by_t):
+            if row.per_hour > budget:
+                break
+            best = row.threshold
+        if best is None:
+            return Decision("raise", None, f"the current thresholds give more than {budget:g} false alarms per hour "
+                                           f"(at least {low:.2f}/h at {conf} confidence), and so does every "
+                                           "threshold here: listen to the alarms listed")
+        return Decision("raise", best, f"the current thresholds give more than {budget:g} false alarms per hour "
+                                       f"(at least {low:.2f}/h at {conf} confidence); from {best:g} up none does")
     best = None
-    for row in sorted(rows, key=lambda r: r.threshold, reverse=True):
+    for row in reversed([r for r in by_t if r.threshold <= current_level]):
         if row.upper_per_hour > budget:
             break
         best = row.threshold
-    return best
+    if best is not None and best < current_level:
+        return Decision("lower", best, f"the calls show {best:g} and every threshold above it within {budget:g} "
+                                       f"false alarms per hour at {conf} confidence: it catches more")
+    need = hours_needed(budget, confidence)
+    return Decision("keep", None, f"the calls neither show the current thresholds over {budget:g} false alarms per "
+                                  f"hour nor a lower one within it (that takes at least {need:.1f} h of calls "
+                                  f"with no false alarm; these are {hours:.2f} h)")
 
 
 def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, budget: float = 0.5,
@@ -152,39 +198,45 @@ def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, bu
     detector = build_detector(settings)
     rule = detector.rule
     channel = settings.audio.far_end_channel if settings.audio.channels == 2 else 0
+    live = sorted({t for i, t in enumerate(rule.thresholds) if i and t <= 1.0})
+    floor = min([*grid, *live])
     skipped, calls = [], []
-    files = wav_files(call_paths)
-    for path in files:
+    for path in wav_files(call_paths):
         try:
-            calls.append(score_file(path, detector, channel))
+            calls.append(score_file(path, detector, channel, floor))
         except LineGuardError as exc:
             skipped.append(str(exc))
     true_clips = false_clips = None
     if clips_dir is not None:
         from lineguard.callers.clips import read_labels
+        from lineguard.errors import ConfigError
 
+        if not (Path(clips_dir) / "labels.csv").is_file():
+            raise ConfigError(str(clips_dir), [("labels.csv", "missing: give a `lineguard clips export` folder")])
         true_clips, false_clips = [], []
         for clip in read_labels(clips_dir):
             try:
-                (true_clips if clip.label else false_clips).append(score_file(clip.path, detector, 0))
+                (true_clips if clip.label else false_clips).append(score_file(clip.path, detector, 0, floor))
             except LineGuardError as exc:
                 skipped.append(str(exc))
     hours = sum(c.duration_s for c in calls) / 3600
-    live = sorted({t for i, t in enumerate(rule.thresholds) if i and t <= 1.0})
     rows = sweep(calls, rule, [*grid, *live], confidence, true_clips, false_clips)
     current = detections(calls, rule)
-    suggestion = suggest(rows, budget) if calls else None
+    decision = decide(rows, len(current), max(live, default=1.0), hours, budget, confidence) if calls else None
     report = {
         "calls": len(calls), "hours": round(hours, 4), "channel": channel, "budget_per_hour": budget,
         "confidence": confidence, "smooth_windows": rule.smooth_windows, "refractory_s": rule.refractory_s,
         "enabled_keywords": [label for label, t in zip(rule.labels[1:], rule.thresholds[1:]) if t <= 1.0],
-        "current": {"thresholds": sorted(set(live)), "false_alarms": len(current),
+        "current": {"thresholds": live, "false_alarms": len(current),
                     "per_hour": len(current) / hours if hours else None,
                     "upper_per_hour": upper_rate(len(current), hours, confidence) if hours else None,
+                    "lower_per_hour": lower_rate(len(current), hours, confidence) if hours else None,
                     "detections": [{"file": name, "time_s": round(d.time_s, 2), "keyword": d.keyword,
                                     "score": round(d.score, 4)} for name, d in current]},
         "rows": [vars(r) for r in rows],
-        "suggested_threshold": suggestion,
+        "verdict": decision and decision.verdict,
+        "suggested_threshold": decision and decision.threshold,
+        "why": decision and decision.why,
         "hours_needed": round(hours_needed(budget, confidence), 2),
         "true_clips": None if true_clips is None else len(true_clips),
         "false_clips": None if false_clips is None else len(false_clips),
@@ -216,25 +268,22 @@ def render(report: dict) -> str:
         top = ", ".join(f"{k} {n}" for k, n in list(r["keywords"].items())[:3])
         lines.append(f"{line} {mark} {top}")
     cur = report["current"]
-    lines += ["", "< the site's current thresholds; * the suggestion", ""]
+    lines += ["", "< the site's current thresholds; * the suggested one", ""]
     if report["hours"]:
         lines.append(f"Now: {cur['false_alarms']} false alarm{'' if cur['false_alarms'] == 1 else 's'} in "
-                     f"{report['hours']:.2f} h "
-                     f"({cur['per_hour']:.2f}/h, at most {cur['upper_per_hour']:.2f}/h at {conf} confidence).")
+                     f"{report['hours']:.2f} h ({cur['per_hour']:.2f}/h; {cur['lower_per_hour']:.2f} to "
+                     f"{cur['upper_per_hour']:.2f}/h at {conf} confidence each way).")
     for d in cur["detections"][:20]:
         lines.append(f"  {d['file']}  {d['time_s']:.2f} s  {d['keyword']}  {d['score']:.2f}")
     if len(cur["detections"]) > 20:
         lines.append(f"  ... {len(cur['detections']) - 20} more (--json lists them all)")
     budget = report["budget_per_hour"]
     if report["suggested_threshold"] is None:
-        lines.append(f"No suggestion: no threshold here keeps the {conf} bound within {budget:g} false alarms per hour. "
-                     f"Even with none at all that takes {report['hours_needed']:g} h of calls; these are "
-                     f"{report['hours']:.2f} h. Record more ordinary calls, or raise the thresholds if the "
-                     "current rate is already too high.")
+        lines.append(f"{report['verdict'].capitalize()}: {report['why']}.")
     else:
-        lines.append(f"Suggested: [detector] default_threshold = {report['suggested_threshold']:g} "
-                     f"(the lowest from which every higher threshold stays within {budget:g} false alarms per hour "
-                     f"at {conf} confidence); per-keyword [detector] thresholds still override it.")
+        lines.append(f"{report['verdict'].capitalize()}: [detector] default_threshold = "
+                     f"{report['suggested_threshold']:g}: {report['why']}. Per-keyword [detector] thresholds still "
+                     "override it.")
     return "\n".join(lines)
 
 
