@@ -9,7 +9,7 @@ scanned on its own (after 0.2-1 s of silence; the shipped rounds), or, with
 with a pause of ``PAUSE_S`` after each, so windows that end in the pause after a
 sentence's last word are mined too (a keyword window ends up to 220 ms after the
 word; the synthesized clips end ~20-30 ms after their last sound, so a clip
-scanned alone never shows that moment). Tried in round 8 (MODEL_CARD.md).
+scanned alone never shows that moment). Tried in round 8 (models/EXPERIMENTS.md).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ LOG = logging.getLogger("kwstrain")
 MODELS_DIR = Path(__file__).resolve().parents[1]
 # the runtime scores a window every 2 frames (20 ms) and smooths over the last 14 (280 ms). 7 windows
 # (280 ms) was the best val DET of 1-8 at a 40 ms step (v9, `evaluate --sweep-smoothing`); the same span
-# at half the step gave v42 1.5 points lower mean val FRR on both lines, for twice the inference (MODEL_CARD.md)
+# at half the step gave v42 1.5 points lower mean val FRR on both lines, for twice the inference (EXPERIMENTS.md, round 5)
 HOP_FRAMES = 2
 SMOOTH_WINDOWS = 14
 
@@ -51,7 +51,7 @@ class Preset:
     shape: ModelShape = ModelShape()
     # `continue`: ``epochs`` epochs from ``finetune_learning_rate`` (cosine), then hard-negative mining
     # rounds of ``finetune_epochs`` each. Two rounds over 6000 clips: with one round over 2500 (v12) the
-    # continued model let through 1.5–2.7 times v9's false accepts on test conversation (MODEL_CARD.md)
+    # continued model let through 1.5–2.7 times v9's false accepts on test conversation (EXPERIMENTS.md)
     continue_train: TrainPlan = TrainPlan(epochs=5, finetune_epochs=3, finetune_learning_rate=5e-4,
                                           hard_negative_rounds=2, hard_negative_clips=6000,
                                           hard_negative_keep=20000)
@@ -89,7 +89,7 @@ PRESETS = {
             "train8": synthdata.SplitPlan(40, 200, near_miss_voices=1, neural="kokoro"),
             # Kokoro speakers outside the mixtures of the four training voices (extrapolated styles)
             "train9": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro", style_spread=0.8),
-            # as many again: made the continued model worse on val and test (v14, MODEL_CARD.md)
+            # as many again: made the continued model worse on val and test (v14, EXPERIMENTS.md)
             "train10": synthdata.SplitPlan(60, 300, near_miss_voices=1, neural="kokoro", style_spread=0.8),
             # festival's diphone voices: eight accented speakers (Czech, Finnish, Italian) in both languages, and
             # kal_diphone for English; ~0.3 CPU-s per clip
@@ -121,7 +121,7 @@ PRESETS = {
                                            skip_texts_of=("train16", "train17", "train18")),
             # everyday words that rhyme with each keyword (kwstrain.rhymes.TRAIN_RHYMES: 가발 for 시발, where the
             # near misses of keywords.toml share the keyword's start), each in 30 training voices, half in a carrier:
-            # the near misses of round 9 (MODEL_CARD.md); no conversation
+            # the near misses of round 9 (EXPERIMENTS.md); no conversation
             "train20": synthdata.SplitPlan(0, 0, near_miss_voices=30, near_misses="rhymes"),
             # SVOX Pico (py-nanotts): six recorded speakers of an HMM parametric engine no other split has, English
             # as text and everything else as phonemes (accented Korean and English); ~0.03 CPU-s per clip, mostly
@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                              "a narrower start first, keeping its function")
     parser.add_argument("--mine-runs", type=int, default=None, metavar="N",
                         help="train/continue: mine hard negatives from runs of N training sentences with the pauses "
-                             "between them (default 0: each sentence alone, as the shipped rounds; MODEL_CARD.md round 8)")
+                             "between them (default 0: each sentence alone, as the shipped rounds; EXPERIMENTS.md round 8)")
     parser.add_argument("--warp", type=float, default=None,
                         help="train/continue: vocal-tract warp factors 1 ± WARP in training "
                              f"(default: the preset's, {PRESETS['full'].shape.warp})")
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
                                  "val4", "test4", "val5", "test5", "test_wide"],
-                        help="add train2 for 300 more positives per keyword (round 17's copies, in v51: see MODEL_CARD.md)")
+                        help="add train2 for 300 more positives per keyword (round 17's copies, in v51: see EXPERIMENTS.md)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:

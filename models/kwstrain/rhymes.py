@@ -4,7 +4,7 @@ The keyword near misses of ``keywords.toml`` mostly share a keyword's *first*
 syllables (시발점, 병실, 미치다); the test false accepts of v49 are mostly words that
 share its *last* ones (던져버린다 for 죽여버린다, 후라이 for 또라이, *beach* for *bitch*).
 ``RHYMES`` lists such words per keyword to measure with; ``TRAIN_RHYMES`` other
-ones, spoken as near misses by the training split ``train20`` (MODEL_CARD.md, rounds 8 and 9). ``python -m kwstrain.rhymes`` speaks
+ones, spoken as near misses by the training split ``train20`` (models/EXPERIMENTS.md, rounds 8 and 9). ``python -m kwstrain.rhymes`` speaks
 each rhyme and each near miss in ``voices`` random *test* voices, alone with
 pauses around it, through the noisy telephone line, and counts the clips the
 model fires on at its shipped thresholds.
