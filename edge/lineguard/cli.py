@@ -105,7 +105,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def _threshold_check_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("calls", type=Path, nargs="+", help="WAV files of ordinary calls (no abuse), or folders of them")
+    p.add_argument("calls", type=Path, nargs="+",
+                   help="recordings of ordinary calls (no abuse): WAV files, or folders of them")
+    p.add_argument("--key-file", type=Path,
+                   help="the site's recording key: also read encrypted recordings (.lgrec) in the folders")
     p.add_argument("--config", type=Path, help="settings file (TOML): the site's model, keywords and channels")
     p.add_argument("--clips", type=Path, metavar="DIR",
                    help="a reviewed `lineguard clips export` folder: how many abusive clips each threshold catches")
@@ -125,8 +128,13 @@ def cmd_threshold_check(args: argparse.Namespace) -> int:
         raise LineGuardError(f"--budget must be above 0, got {args.budget:g}")
     if not 0.5 <= args.confidence < 1:
         raise LineGuardError(f"--confidence must be in [0.5, 1), got {args.confidence:g}")
+    key = None
+    if args.key_file is not None:
+        from lineguard.recording.crypto import load_key
+
+        key = load_key(args.key_file)
     return check_main(args.calls, _settings(args), clips_dir=args.clips, budget=args.budget,
-                      confidence=args.confidence, model_path=args.model, as_json=args.json)
+                      confidence=args.confidence, model_path=args.model, as_json=args.json, key=key)
 
 
 # ---- check-config ---------------------------------------------------------------

@@ -185,3 +185,31 @@ def test_keeping_only_rows_that_can_fire_changes_no_count(tmp_path: Path):
         assert [(d.keyword, d.time_s) for _, d in sc.detections([kept], rule)] == \
                [(d.keyword, d.time_s) for _, d in sc.detections([full], rule)]
     assert len(sc.detections([full], sc.at_threshold(detector.rule, 0.9))) == 2
+
+
+@needs_espeak
+def test_reads_the_boxs_encrypted_recordings_with_the_site_key(tmp_path: Path, capsys):
+    from lineguard.recording.crypto import EncryptedSegmentFile, seal_bytes
+
+    key = bytes(range(32))
+    (tmp_path / "site.key").write_bytes(key)
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    keyword = speak(tmp_path, "개새끼", "ko")
+    pcm = (np.stack([keyword, np.zeros_like(keyword)], axis=1) * 32767).astype("<i2").tobytes()
+    f = EncryptedSegmentFile(rec / "call1.lgrec", key, 8000, 2, fsync=False)
+    f.append(pcm)
+    f.close()
+    seal_bytes(rec / "events.jsonl.lgrec", key, b'{"event": "call_started"}\n')
+    assert main(["threshold-check", str(rec), "--key-file", str(tmp_path / "site.key"), "--json"]) == 1
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert report["calls"] == 1 and report["current"]["false_alarms"] == 1
+    assert report["current"]["detections"][0]["file"] == str(rec / "call1.lgrec")
+    assert "events.jsonl.lgrec: not a call recording" in out.err
+    # without the key a folder's encrypted recordings are not looked at, and one named is refused by name
+    assert main(["threshold-check", str(rec / "call1.lgrec")]) == 2
+    assert "call1.lgrec: an encrypted recording; give the site's --key-file" in capsys.readouterr().err
+    (tmp_path / "wrong.key").write_bytes(bytes(32))
+    assert main(["threshold-check", str(rec / "call1.lgrec"), "--key-file", str(tmp_path / "wrong.key")]) == 2
+    assert "call1.lgrec" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 The shipped thresholds were chosen on synthetic speech over two simulated
 lines (``models/MODEL_CARD.md``). A site's line, handsets and callers are its
 own, so the false-alarm rate there is measured, not assumed: record ordinary
-calls (no abuse in them; export them with ``lineguard recording decrypt``),
+calls (no abuse in them: WAV files, or the box's encrypted recordings with the site's key),
 and this tool runs the site's spotter over them once, keeps every call's
 smoothed score track, and counts the detections each shared threshold would
 give — all of them false alarms, since the calls held no abuse — per hour of
@@ -66,23 +66,44 @@ class Row:
     false_firing: int | None = None
 
 
-def wav_files(paths: list[Path]) -> list[Path]:
-    """The WAV files named, and those under the folders named (sorted, recursively)."""
+def audio_files(paths: list[Path], encrypted: bool = False) -> list[Path]:
+    """The files named, and the WAV files under the folders named (sorted, recursively), with the
+    encrypted recordings (``.lgrec``) among them when ``encrypted``."""
+    suffixes = {".wav", ".lgrec"} if encrypted else {".wav"}
     out = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".wav"))
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
         else:
             out.append(path)
     return out
 
 
-def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0) -> ScoredAudio:
-    """Run the spotter over one WAV (``channel`` of a stereo file, channel 0 of a mono one); keep the rows
-    where a live keyword's smoothed score reaches ``floor``."""
+def read_audio(path: Path, key: bytes | None = None) -> tuple[np.ndarray, int]:
+    """Float32 samples ``(n, channels)`` and the rate of a WAV, or of an encrypted recording with ``key``."""
     from lineguard.audio.wavio import read_wav
+    from lineguard.errors import AudioFormatError
 
-    samples, rate_hz = read_wav(path)
+    if Path(path).suffix.lower() != ".lgrec":
+        return read_wav(path)
+    if key is None:
+        raise AudioFormatError(f"{path}: an encrypted recording; give the site's --key-file")
+    from lineguard.recording.crypto import decrypt_file
+
+    plain = decrypt_file(Path(path), key)
+    if plain.content != "pcm":
+        raise AudioFormatError(f"{path}: not a call recording (an encrypted {plain.content})")
+    frames = len(plain.pcm) // (2 * plain.channels)
+    if frames == 0:
+        raise AudioFormatError(f"{path}: contains no audio frames")
+    data = np.frombuffer(plain.pcm[: frames * 2 * plain.channels], dtype="<i2").reshape(-1, plain.channels)
+    return data.astype(np.float32) / 32768.0, plain.sample_rate_hz
+
+
+def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: bytes | None = None) -> ScoredAudio:
+    """Run the spotter over one recording (``channel`` of a stereo file, channel 0 of a mono one); keep the
+    rows where a live keyword's smoothed score reaches ``floor``."""
+    samples, rate_hz = read_audio(path, key)
     mono = np.ascontiguousarray(samples[:, channel if samples.shape[1] > 1 else 0])
     if rate_hz != detector.sample_rate_hz:
         from lineguard.audio.resample import to_rate
@@ -189,7 +210,8 @@ def decide(rows: list[Row], current_count: int, current_level: float, hours: flo
 
 
 def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, budget: float = 0.5,
-          confidence: float = 0.9, grid=GRID, model_path: Path | None = None) -> tuple[dict, list[str]]:
+          confidence: float = 0.9, grid=GRID, model_path: Path | None = None,
+          key: bytes | None = None) -> tuple[dict, list[str]]:
     """The report (a JSON-ready dict) and the files that could not be read, each with why."""
     from lineguard.app import build_detector
 
@@ -201,9 +223,9 @@ def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, bu
     live = sorted({t for i, t in enumerate(rule.thresholds) if i and t <= 1.0})
     floor = min([*grid, *live])
     skipped, calls = [], []
-    for path in wav_files(call_paths):
+    for path in audio_files(call_paths, encrypted=key is not None):
         try:
-            calls.append(score_file(path, detector, channel, floor))
+            calls.append(score_file(path, detector, channel, floor, key))
         except LineGuardError as exc:
             skipped.append(str(exc))
     true_clips = false_clips = None
@@ -288,10 +310,10 @@ def render(report: dict) -> str:
 
 
 def check_main(paths: list[Path], settings, *, clips_dir: Path | None, budget: float, confidence: float,
-               model_path: Path | None, as_json: bool) -> int:
+               model_path: Path | None, as_json: bool, key: bytes | None = None) -> int:
     """CLI entry: print the report; exit status 0, 1 when some files were skipped, 2 when nothing could be read."""
     report, skipped = check(paths, settings, clips_dir=clips_dir, budget=budget, confidence=confidence,
-                            model_path=model_path)
+                            model_path=model_path, key=key)
     if not report["calls"]:
         for why in skipped:
             print(f"lineguard threshold-check: {why}", file=sys.stderr)
