@@ -140,6 +140,13 @@ def upper_rate(count: int, hours: float, confidence: float) -> float:
     return float(chi2.ppf(confidence, 2 * count + 2) / 2 / hours) if hours > 0 else float("inf")
 
 
+def lower_rate(count: int, hours: float, confidence: float) -> float:
+    """One-sided lower confidence bound of a Poisson rate, per hour."""
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(1 - confidence, 2 * count) / 2 / hours) if count and hours > 0 else 0.0
+
+
 def hours_needed(budget: float, confidence: float) -> float:
     """Hours of calls with no false alarm at all that show a rate within ``budget``."""
     return upper_rate(0, 1.0, confidence) / budget
@@ -160,13 +167,6 @@ def sweep(calls: list[ScoredAudio], rule: ScoringRule, grid, confidence: float,
             row.false_firing = sum(bool(detect_track(c.smoothed, c.times_s, r)) for c in false_clips)
         rows.append(row)
     return rows
-
-
-def lower_rate(count: int, hours: float, confidence: float) -> float:
-    """One-sided lower confidence bound of a Poisson rate, per hour."""
-    from scipy.stats import chi2
-
-    return float(chi2.ppf(1 - confidence, 2 * count) / 2 / hours) if count and hours > 0 else 0.0
 
 
 @dataclass(frozen=True)
