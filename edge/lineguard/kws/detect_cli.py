@@ -17,6 +17,16 @@ from lineguard.errors import LineGuardError
 DETECT_CHUNK_SAMPLES = 8000 * 60  # one minute at a time keeps memory flat on long files
 
 
+def one_channel(samples: np.ndarray, rate_hz: int, channel: int, to_hz: int) -> np.ndarray:
+    """``channel`` of ``(n, channels)`` samples (channel 0 of a mono file) at ``to_hz``."""
+    mono = np.ascontiguousarray(samples[:, channel if samples.shape[1] > 1 else 0])
+    if rate_hz != to_hz:
+        from lineguard.audio.resample import to_rate  # scipy: only when a file needs resampling
+
+        mono = to_rate(mono, rate_hz, to_hz)
+    return mono
+
+
 def detect_file(path: Path, model_path: Path | None = None, detector=None) -> list:
     """All detections in a WAV file (channel 0, resampled to the detector rate)."""
     from lineguard.audio.wavio import read_wav
@@ -25,11 +35,7 @@ def detect_file(path: Path, model_path: Path | None = None, detector=None) -> li
     samples, rate_hz = read_wav(path)
     if detector is None:
         detector = build_detector(None, {}, model_path)
-    mono = np.ascontiguousarray(samples[:, 0])
-    if rate_hz != detector.sample_rate_hz:
-        from lineguard.audio.resample import to_rate  # scipy: only when a file needs resampling
-
-        mono = to_rate(mono, rate_hz, detector.sample_rate_hz)
+    mono = one_channel(samples, rate_hz, 0, detector.sample_rate_hz)
     detector.reset()
     hits = []
     for start in range(0, mono.size, DETECT_CHUNK_SAMPLES):

@@ -40,7 +40,6 @@ from lineguard.errors import LineGuardError
 from lineguard.kws.scoring import ScoringRule, detect_track, smooth
 
 GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999)
-CHUNK_SAMPLES = 8000 * 60  # a minute at a time keeps memory flat on long calls
 
 
 @dataclass(frozen=True)
@@ -103,16 +102,14 @@ def read_audio(path: Path, key: bytes | None = None) -> tuple[np.ndarray, int]:
 def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: bytes | None = None) -> ScoredAudio:
     """Run the spotter over one recording (``channel`` of a stereo file, channel 0 of a mono one); keep the
     rows where a live keyword's smoothed score reaches ``floor``."""
-    samples, rate_hz = read_audio(path, key)
-    mono = np.ascontiguousarray(samples[:, channel if samples.shape[1] > 1 else 0])
-    if rate_hz != detector.sample_rate_hz:
-        from lineguard.audio.resample import to_rate
+    from lineguard.kws.detect_cli import DETECT_CHUNK_SAMPLES, one_channel
 
-        mono = to_rate(mono, rate_hz, detector.sample_rate_hz)
+    samples, rate_hz = read_audio(path, key)
+    mono = one_channel(samples, rate_hz, channel, detector.sample_rate_hz)
     detector.reset()
     times, rows = [], []
-    for start in range(0, mono.size, CHUNK_SAMPLES):
-        scored = detector.process_scores(mono[start : start + CHUNK_SAMPLES])
+    for start in range(0, mono.size, DETECT_CHUNK_SAMPLES):
+        scored = detector.process_scores(mono[start : start + DETECT_CHUNK_SAMPLES])
         if scored:
             times.extend(t for t, _ in scored)
             rows.append(np.vstack([s for _, s in scored]))
