@@ -161,3 +161,32 @@ def test_missing_audio_device_is_a_clear_error():
     assert mod.instances[0].terminated
     with pytest.raises(DeviceError):
         find_device(FakePyAudio(), "Headphones", want_input=True)
+
+
+def test_wav_blocks_read_a_file_piece_by_piece_with_the_same_checks(tmp_path):
+    from lineguard.audio.wavio import wav_blocks
+
+    x = (0.3 * np.sin(np.linspace(0, 300, 10001))).astype(np.float32)
+    write_wav(tmp_path / "s.wav", np.stack([x, -x], 1), 8000)
+    rate, channels, blocks = wav_blocks(tmp_path / "s.wav", 4000)
+    parts = list(blocks)
+    assert (rate, channels) == (8000, 2) and [len(b) for b in parts] == [4000, 4000, 2001]
+    assert np.array_equal(np.concatenate(parts), read_wav(tmp_path / "s.wav")[0])
+    # a truncated file gives what it holds, then says so
+    trunc = tmp_path / "trunc.wav"
+    _write_raw(trunc, frames=b"\x01\x00" * 10000)
+    trunc.write_bytes(trunc.read_bytes()[:-5000])
+    got = []
+    with pytest.raises(AudioFormatError, match=r"trunc\.wav: truncated: header declares 10000 frames, file holds 7500"):
+        for block in wav_blocks(trunc, 3000)[2]:
+            got.append(len(block))
+    assert got == [3000, 3000, 1500]
+    # a header that counts no frames yet (a recording being written) has none to give
+    part = tmp_path / "part.wav"
+    _write_raw(part, frames=b"")
+    part.write_bytes(part.read_bytes() + b"\x01\x00" * 50)
+    with pytest.raises(AudioFormatError, match=r"part\.wav: contains no audio frames"):
+        read_wav(part)
+    with pytest.raises(AudioFormatError, match="sample format is 8-bit"):
+        _write_raw(tmp_path / "e.wav", width=1, frames=b"\x80" * 10)
+        wav_blocks(tmp_path / "e.wav", 100)

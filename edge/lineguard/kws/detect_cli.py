@@ -27,19 +27,35 @@ def one_channel(samples: np.ndarray, rate_hz: int, channel: int, to_hz: int) -> 
     return mono
 
 
+def chunks_of(mono: np.ndarray):
+    for start in range(0, mono.size, DETECT_CHUNK_SAMPLES):
+        yield mono[start : start + DETECT_CHUNK_SAMPLES]
+
+
+def wav_chunks(path: Path, channel: int, to_hz: int):
+    """``channel`` of a WAV file at ``to_hz``, a minute at a time: read from disk as it goes when the file is
+    at ``to_hz`` already (a long recording never sits in memory whole), else read whole and resampled."""
+    from lineguard.audio.wavio import wav_blocks
+
+    rate_hz, channels, blocks = wav_blocks(path, DETECT_CHUNK_SAMPLES)
+    if rate_hz == to_hz:
+        for block in blocks:
+            yield np.ascontiguousarray(block[:, channel if channels > 1 else 0])
+        return
+    parts = list(blocks)
+    yield from chunks_of(one_channel(np.concatenate(parts) if len(parts) > 1 else parts[0], rate_hz, channel, to_hz))
+
+
 def detect_file(path: Path, model_path: Path | None = None, detector=None) -> list:
     """All detections in a WAV file (channel 0, resampled to the detector rate)."""
-    from lineguard.audio.wavio import read_wav
     from lineguard.kws.factory import build_detector
 
-    samples, rate_hz = read_wav(path)
     if detector is None:
         detector = build_detector(None, {}, model_path)
-    mono = one_channel(samples, rate_hz, 0, detector.sample_rate_hz)
     detector.reset()
     hits = []
-    for start in range(0, mono.size, DETECT_CHUNK_SAMPLES):
-        hits.extend(detector.process(mono[start : start + DETECT_CHUNK_SAMPLES]))
+    for chunk in wav_chunks(Path(path), 0, detector.sample_rate_hz):
+        hits.extend(detector.process(chunk))
     return hits
 
 

@@ -78,13 +78,10 @@ def audio_files(paths: list[Path], encrypted: bool = False) -> list[Path]:
     return out
 
 
-def read_audio(path: Path, key: bytes | None = None) -> tuple[np.ndarray, int]:
-    """Float32 samples ``(n, channels)`` and the rate of a WAV, or of an encrypted recording with ``key``."""
-    from lineguard.audio.wavio import read_wav
+def read_recording(path: Path, key: bytes | None) -> tuple[np.ndarray, int]:
+    """Float32 samples ``(n, channels)`` and the rate of the box's encrypted recording, decrypted in memory."""
     from lineguard.errors import AudioFormatError
 
-    if Path(path).suffix.lower() != ".lgrec":
-        return read_wav(path)
     if key is None:
         raise AudioFormatError(f"{path}: an encrypted recording; give the site's --key-file")
     from lineguard.recording.crypto import decrypt_file
@@ -102,14 +99,19 @@ def read_audio(path: Path, key: bytes | None = None) -> tuple[np.ndarray, int]:
 def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: bytes | None = None) -> ScoredAudio:
     """Run the spotter over one recording (``channel`` of a stereo file, channel 0 of a mono one); keep the
     rows where a live keyword's smoothed score reaches ``floor``."""
-    from lineguard.kws.detect_cli import DETECT_CHUNK_SAMPLES, one_channel
+    from lineguard.kws.detect_cli import chunks_of, one_channel, wav_chunks
 
-    samples, rate_hz = read_audio(path, key)
-    mono = one_channel(samples, rate_hz, channel, detector.sample_rate_hz)
+    to_hz = detector.sample_rate_hz
+    if Path(path).suffix.lower() == ".lgrec":  # decrypted in memory, whole
+        samples, rate_hz = read_recording(path, key)
+        chunks = chunks_of(one_channel(samples, rate_hz, channel, to_hz))
+    else:
+        chunks = wav_chunks(Path(path), channel, to_hz)
     detector.reset()
-    times, rows = [], []
-    for start in range(0, mono.size, DETECT_CHUNK_SAMPLES):
-        scored = detector.process_scores(mono[start : start + DETECT_CHUNK_SAMPLES])
+    times, rows, samples_seen = [], [], 0
+    for chunk in chunks:
+        samples_seen += chunk.size
+        scored = detector.process_scores(chunk)
         if scored:
             times.extend(t for t, _ in scored)
             rows.append(np.vstack([s for _, s in scored]))
@@ -118,7 +120,7 @@ def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: 
     smoothed = smooth(raw, rule.smooth_windows)
     live = [i for i, t in enumerate(rule.thresholds) if i and t <= 1.0]
     keep = smoothed[:, live].max(axis=1) >= floor if live else np.zeros(len(smoothed), bool)
-    return ScoredAudio(str(path), mono.size / detector.sample_rate_hz, np.asarray(times)[keep], smoothed[keep])
+    return ScoredAudio(str(path), samples_seen / to_hz, np.asarray(times)[keep], smoothed[keep])
 
 
 def at_threshold(rule: ScoringRule, threshold: float) -> ScoringRule:
