@@ -260,14 +260,17 @@ def test_card_lists_what_the_false_accepts_fired_on():
     assert "| ko | en_b | 0.9950 | end of the one before | [first / once] second |" in table
 
 
-def test_cli_chooses_thresholds_that_hold_on_both_lines(monkeypatch, tmp_path: Path):
-    # val: the noisy line fires at 0.95, the quiet one at 0.99 (one false accept each in 0.5 h: none allowed);
-    # chosen on the noisy line alone the box would run at 0.96 and fire on the quiet line
+def _recorded_line(peak: float) -> dict:
+    """One language's recorded tracks: a keyword caught at 0.999, one conversation peak at ``peak`` in 0.5 h."""
     positive = track(40.0, {"en_b": [(10.5 + HOP_S * i, 0.999) for i in range(5)]}, (KeywordSpan("en_b", 10.0, 10.5),))
-    def line(peak):
-        return {"en": {"positive": positive, "negative": track(1800.0, {"en_b": [(900.0, peak)]}),
-                       "near_miss": track(10.0, {})}}
-    recorded = {("val", "noisy"): line(0.95), ("val", "quiet"): line(0.99), ("test", "noisy"): line(0.5)}
+    return {"en": {"positive": positive, "negative": track(1800.0, {"en_b": [(900.0, peak)]}),
+                   "near_miss": track(10.0, {})}}
+
+
+def _cli_over(monkeypatch, tmp_path: Path, peaks: dict[tuple[str, str], float]) -> tuple[list, Path]:
+    """The evaluation CLI over hand-made recordings (split, line) -> conversation peak: the (split, line)
+    pairs it records, in a list it fills, and a model path with metadata to write thresholds into."""
+    recorded = {key: _recorded_line(peak) for key, peak in peaks.items()}
     seen = []
     def record(build, split, model, line="noisy", **_):
         seen.append((split, line))
@@ -277,6 +280,14 @@ def test_cli_chooses_thresholds_that_hold_on_both_lines(monkeypatch, tmp_path: P
     monkeypatch.setattr(ev, "find_clips", lambda: [])
     model = tmp_path / "m.tflite"
     model.with_suffix(".json").write_text(json.dumps({"default_threshold": 0.5, "thresholds": {}}))
+    return seen, model
+
+
+def test_cli_chooses_thresholds_that_hold_on_both_lines(monkeypatch, tmp_path: Path):
+    # val: the noisy line fires at 0.95, the quiet one at 0.99 (one false accept each in 0.5 h: none allowed);
+    # chosen on the noisy line alone the box would run at 0.96 and fire on the quiet line
+    seen, model = _cli_over(monkeypatch, tmp_path, {("val", "noisy"): 0.95, ("val", "quiet"): 0.99,
+                                                    ("test", "noisy"): 0.5})
     assert ev.main(["--build", str(tmp_path), "--model", str(model), "--out", str(tmp_path / "eval"),
                     "--write-threshold"]) == 0
     assert sorted(seen) == [("test", "noisy"), ("val", "noisy"), ("val", "quiet")]
@@ -292,22 +303,9 @@ def test_cli_chooses_thresholds_that_hold_on_both_lines(monkeypatch, tmp_path: P
 
 
 def test_cli_evaluates_both_lines_in_one_run_recording_val_once(monkeypatch, tmp_path: Path):
-    # the same recorded lines as above, plus a quiet test line where the keyword is caught and nothing fires
-    positive = track(40.0, {"en_b": [(10.5 + HOP_S * i, 0.999) for i in range(5)]}, (KeywordSpan("en_b", 10.0, 10.5),))
-    def line(peak):
-        return {"en": {"positive": positive, "negative": track(1800.0, {"en_b": [(900.0, peak)]}),
-                       "near_miss": track(10.0, {})}}
-    recorded = {("val", "noisy"): line(0.95), ("val", "quiet"): line(0.99), ("test", "noisy"): line(0.5),
-                ("test", "quiet"): line(0.996)}
-    seen = []
-    def record(build, split, model, line="noisy", **_):
-        seen.append((split, line))
-        return LABELS, recorded[(split, line)]
-    monkeypatch.setattr(ev, "record_split", record)
-    monkeypatch.setattr(ev, "breakdown_by_voice", lambda *a, **k: {})
-    monkeypatch.setattr(ev, "find_clips", lambda: [])
-    model = tmp_path / "m.tflite"
-    model.with_suffix(".json").write_text(json.dumps({"default_threshold": 0.5, "thresholds": {}}))
+    # the same recorded lines as above, plus a quiet test line where the conversation fires at 0.996
+    seen, model = _cli_over(monkeypatch, tmp_path, {("val", "noisy"): 0.95, ("val", "quiet"): 0.99,
+                                                    ("test", "noisy"): 0.5, ("test", "quiet"): 0.996})
     out = tmp_path / "eval"
     assert ev.main(["--build", str(tmp_path), "--model", str(model), "--out", str(out), "--line", "noisy", "quiet"]) == 0
     assert sorted(seen) == [("test", "noisy"), ("test", "quiet"), ("val", "noisy"), ("val", "quiet")]
