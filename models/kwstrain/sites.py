@@ -33,20 +33,16 @@ def as_calls(track: Track, hours: float | None = None) -> site_check.ScoredAudio
 
 def decide_site(calls: list[site_check.ScoredAudio], rule, budget: float, confidence: float) -> dict:
     """The tool's decision on ``calls`` from the model's own thresholds (``rule``)."""
-    hours = sum(c.duration_s for c in calls) / 3600
-    live = [t for i, t in enumerate(rule.thresholds) if i and t <= 1.0]
-    rows = site_check.sweep(calls, rule, [*site_check.GRID, *live], confidence)
-    now = len(site_check.detections(calls, rule))
-    d = site_check.decide(rows, now, max(live), hours, budget, confidence)
-    return {"hours": round(hours, 2), "false_alarms_now": now, "verdict": d.verdict, "threshold": d.threshold,
-            "why": d.why}
+    _, current, d = site_check.assess(calls, rule, budget, confidence)
+    return {"hours": round(sum(c.duration_s for c in calls) / 3600, 2), "false_alarms_now": len(current),
+            "verdict": d.verdict, "threshold": d.threshold, "why": d.why}
 
 
 def simulate(val: dict[str, dict[str, Track]], test: dict[str, dict[str, Track]], rule, labels,
              budget: float = 0.5, confidence: float = 0.9, hours: list[float] = ()) -> dict:
     """Per simulated site: the decision (on all of val, and on its first ``hours``) and, per language, the
     test at the model's thresholds and at the suggested one."""
-    own = {label: t for label, t in zip(labels[1:], rule.thresholds[1:]) if t <= 1.0}
+    own = {labels[i]: rule.thresholds[i] for i in site_check.live_labels(rule)}
     out = {}
     for site, languages in SITES.items():
         row = {"decision": decide_site([as_calls(val[lang]["negative"]) for lang in languages], rule, budget,

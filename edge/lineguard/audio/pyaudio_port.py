@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from lineguard.audio.port import Playback
+from lineguard.audio.wavio import pcm16_samples
 from lineguard.clock import Clock
 from lineguard.errors import DeviceError
 
@@ -98,8 +99,7 @@ class PyAudioPort:
             raw = self._in.read(frames, exception_on_overflow=False)
         except OSError as exc:
             raise DeviceError(f"audio input failed: {exc}") from None
-        pcm = np.frombuffer(raw, dtype="<i2").reshape(-1, self.channels)
-        return pcm.astype(np.float32) / 32768.0
+        return pcm16_samples(raw, self.channels)
 
     def play(self, prompt_id: str, samples: np.ndarray) -> Playback:
         with self._lock:

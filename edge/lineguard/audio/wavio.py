@@ -13,6 +13,14 @@ from lineguard.errors import AudioFormatError
 _INT16_FULL_SCALE = 32768.0
 
 
+def pcm16_samples(raw: bytes, channels: int) -> np.ndarray:
+    """Interleaved 16-bit little-endian PCM as float32 ``(n, channels)`` in [-1, 1] (a trailing part frame
+    dropped)."""
+    usable = len(raw) - len(raw) % (2 * channels)
+    data = np.frombuffer(raw[:usable], dtype="<i2").reshape(-1, channels)
+    return data.astype(np.float32) / _INT16_FULL_SCALE
+
+
 class _Wav:
     """An open, checked 16-bit PCM WAV (mono or stereo); raises AudioFormatError naming the file."""
 
@@ -44,7 +52,6 @@ class _Wav:
 
     def blocks(self, frames: int):
         """Float32 ``(n, channels)`` blocks of up to ``frames`` frames; the file's end checked at the end."""
-        frame_bytes = 2 * self.channels
         total = 0
         try:
             while total < self.declared:  # never past what the header declares (a file being written)
@@ -52,12 +59,11 @@ class _Wav:
                     raw = self._wav.readframes(min(frames, self.declared - total))
                 except (wave.Error, EOFError) as exc:
                     raise AudioFormatError(f"{self.path}: not a valid WAV file ({exc or 'cut short'})") from None
-                usable = len(raw) - len(raw) % frame_bytes
-                if usable == 0:
+                block = pcm16_samples(raw, self.channels)
+                if not len(block):
                     break
-                total += usable // frame_bytes
-                data = np.frombuffer(raw[:usable], dtype="<i2").reshape(-1, self.channels)
-                yield data.astype(np.float32) / _INT16_FULL_SCALE
+                total += len(block)
+                yield block
         finally:
             self._wav.close()
         if total == 0:

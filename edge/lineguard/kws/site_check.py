@@ -80,6 +80,7 @@ def audio_files(paths: list[Path], encrypted: bool = False) -> list[Path]:
 
 def read_recording(path: Path, key: bytes | None) -> tuple[np.ndarray, int]:
     """Float32 samples ``(n, channels)`` and the rate of the box's encrypted recording, decrypted in memory."""
+    from lineguard.audio.wavio import pcm16_samples
     from lineguard.errors import AudioFormatError
 
     if key is None:
@@ -89,11 +90,10 @@ def read_recording(path: Path, key: bytes | None) -> tuple[np.ndarray, int]:
     plain = decrypt_file(Path(path), key)
     if plain.content != "pcm":
         raise AudioFormatError(f"{path}: not a call recording (an encrypted {plain.content})")
-    frames = len(plain.pcm) // (2 * plain.channels)
-    if frames == 0:
+    samples = pcm16_samples(plain.pcm, plain.channels)
+    if not len(samples):
         raise AudioFormatError(f"{path}: contains no audio frames")
-    data = np.frombuffer(plain.pcm[: frames * 2 * plain.channels], dtype="<i2").reshape(-1, plain.channels)
-    return data.astype(np.float32) / 32768.0, plain.sample_rate_hz
+    return samples, plain.sample_rate_hz
 
 
 def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: bytes | None = None) -> ScoredAudio:
@@ -118,14 +118,25 @@ def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: 
     rule = detector.rule
     raw = np.vstack(rows) if rows else np.zeros((0, len(rule.labels)))
     smoothed = smooth(raw, rule.smooth_windows)
-    live = [i for i, t in enumerate(rule.thresholds) if i and t <= 1.0]
+    live = live_labels(rule)
     keep = smoothed[:, live].max(axis=1) >= floor if live else np.zeros(len(smoothed), bool)
     return ScoredAudio(str(path), samples_seen / to_hz, np.asarray(times)[keep], smoothed[keep])
 
 
+def live_labels(rule: ScoringRule) -> list[int]:
+    """Indices of the keywords ``rule`` lets fire (a disabled one's threshold is above any score)."""
+    return [i for i, t in enumerate(rule.thresholds) if i and t <= 1.0]
+
+
+def live_thresholds(rule: ScoringRule) -> list[float]:
+    """The distinct thresholds of the keywords ``rule`` lets fire, lowest first."""
+    return sorted({rule.thresholds[i] for i in live_labels(rule)})
+
+
 def at_threshold(rule: ScoringRule, threshold: float) -> ScoringRule:
     """``rule`` with every enabled keyword at one threshold (disabled ones stay disabled)."""
-    return replace(rule, thresholds=tuple(t if i == 0 or t > 1.0 else threshold for i, t in enumerate(rule.thresholds)))
+    live = set(live_labels(rule))
+    return replace(rule, thresholds=tuple(threshold if i in live else t for i, t in enumerate(rule.thresholds)))
 
 
 def detections(tracks: list[ScoredAudio], rule: ScoringRule) -> list[tuple[str, object]]:
@@ -208,6 +219,18 @@ def decide(rows: list[Row], current_count: int, current_level: float, hours: flo
                                   f"with no false alarm; these are {hours:.2f} h)")
 
 
+def assess(calls: list[ScoredAudio], rule: ScoringRule, budget: float, confidence: float, grid=GRID,
+           true_clips: list[ScoredAudio] | None = None,
+           false_clips: list[ScoredAudio] | None = None) -> tuple[list[Row], list, Decision]:
+    """The sweep over ``grid`` and the rule's own thresholds, the alarms at the rule's thresholds, and what
+    the calls justify (:func:`decide`, from the highest of those thresholds)."""
+    live = live_thresholds(rule)
+    hours = sum(c.duration_s for c in calls) / 3600
+    rows = sweep(calls, rule, [*grid, *live], confidence, true_clips, false_clips)
+    current = detections(calls, rule)
+    return rows, current, decide(rows, len(current), max(live, default=1.0), hours, budget, confidence)
+
+
 def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, budget: float = 0.5,
           confidence: float = 0.9, grid=GRID, model_path: Path | None = None,
           key: bytes | None = None) -> tuple[dict, list[str]]:
@@ -219,7 +242,7 @@ def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, bu
     detector = build_detector(settings)
     rule = detector.rule
     channel = settings.audio.far_end_channel if settings.audio.channels == 2 else 0
-    live = sorted({t for i, t in enumerate(rule.thresholds) if i and t <= 1.0})
+    live = live_thresholds(rule)
     floor = min([*grid, *live])
     skipped, calls = [], []
     for path in audio_files(call_paths, encrypted=key is not None):
@@ -241,13 +264,13 @@ def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, bu
             except LineGuardError as exc:
                 skipped.append(str(exc))
     hours = sum(c.duration_s for c in calls) / 3600
-    rows = sweep(calls, rule, [*grid, *live], confidence, true_clips, false_clips)
-    current = detections(calls, rule)
-    decision = decide(rows, len(current), max(live, default=1.0), hours, budget, confidence) if calls else None
+    rows, current, decision = assess(calls, rule, budget, confidence, grid, true_clips, false_clips)
+    if not calls:
+        decision = None
     report = {
         "calls": len(calls), "hours": round(hours, 4), "channel": channel, "budget_per_hour": budget,
         "confidence": confidence, "smooth_windows": rule.smooth_windows, "refractory_s": rule.refractory_s,
-        "enabled_keywords": [label for label, t in zip(rule.labels[1:], rule.thresholds[1:]) if t <= 1.0],
+        "enabled_keywords": [rule.labels[i] for i in live_labels(rule)],
         "current": {"thresholds": live, "false_alarms": len(current),
                     "per_hour": len(current) / hours if hours else None,
                     "upper_per_hour": upper_rate(len(current), hours, confidence) if hours else None,
