@@ -19,26 +19,39 @@ def _decrypt_args(p: argparse.ArgumentParser) -> None:
 
 @command("recording", "authorized export of encrypted recordings", _decrypt_args)
 def cmd_recording(args: argparse.Namespace) -> int:
-    from lineguard.recording.crypto import decrypt_file, load_key
+    from lineguard.recording.crypto import EncryptedReader, load_key
     from lineguard.recording.segments import wav_header
 
-    result = decrypt_file(args.file, load_key(args.key_file))
-    is_audio = result.content == "pcm"
-    # default: the current folder, never inside an evidence bundle (an extra file there fails verification)
-    plain = args.file.with_suffix(".wav" if is_audio else "").name
-    out = args.output or Path(f"{args.file.resolve().parent.name}-{plain}")
-    if out.exists():
-        print(f"lineguard recording: {out} exists; not overwritten", file=sys.stderr)
-        return 1
-    if not is_audio:
-        out.write_bytes(result.pcm)
-        print(f"{out}: {len(result.pcm)} bytes")
+    with EncryptedReader(args.file, load_key(args.key_file)) as reader:
+        is_audio = reader.content == "pcm"
+        # default: the current folder, never inside an evidence bundle (an extra file there fails verification)
+        plain = args.file.with_suffix(".wav" if is_audio else "").name
+        out = args.output or Path(f"{args.file.resolve().parent.name}-{plain}")
+        if out.exists():
+            print(f"lineguard recording: {out} exists; not overwritten", file=sys.stderr)
+            return 1
+        size = 0
+        f = open(out, "xb")                # noqa: SIM115 - closed below; written a record at a time
+        try:
+            with f:
+                if is_audio:
+                    f.write(wav_header(reader.sample_rate_hz, reader.channels, 0))
+                for record in reader.records():
+                    f.write(record)
+                    size += len(record)
+                if is_audio:
+                    f.seek(0)
+                    f.write(wav_header(reader.sample_rate_hz, reader.channels, size))
+        except BaseException:
+            out.unlink(missing_ok=True)    # no half-written export left behind
+            raise
+        if not is_audio:
+            print(f"{out}: {size} bytes")
+            return 0
+        seconds = size / (2 * reader.channels * reader.sample_rate_hz)
+        note = "" if reader.complete else " (cut off by a crash: everything up to the last whole segment)"
+        print(f"{out}: {seconds:.1f} s, {reader.channels} channel(s), {reader.sample_rate_hz} Hz{note}")
         return 0
-    out.write_bytes(wav_header(result.sample_rate_hz, result.channels, len(result.pcm)) + result.pcm)
-    seconds = len(result.pcm) / (2 * result.channels * result.sample_rate_hz)
-    note = "" if result.complete else " (cut off by a crash: everything up to the last whole segment)"
-    print(f"{out}: {seconds:.1f} s, {result.channels} channel(s), {result.sample_rate_hz} Hz{note}")
-    return 0
 
 
 def _evidence_args(p: argparse.ArgumentParser) -> None:

@@ -213,3 +213,34 @@ def test_reads_the_boxs_encrypted_recordings_with_the_site_key(tmp_path: Path, c
     (tmp_path / "wrong.key").write_bytes(bytes(32))
     assert main(["threshold-check", str(rec / "call1.lgrec"), "--key-file", str(tmp_path / "wrong.key")]) == 2
     assert "call1.lgrec" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rate_hz", [8000, 16000])
+def test_encrypted_recording_is_read_a_record_at_a_time(tmp_path: Path, rate_hz: int):
+    from lineguard.audio.wavio import pcm16_samples
+    from lineguard.kws.detect_cli import DETECT_CHUNK_SAMPLES, one_channel
+    from lineguard.recording.crypto import CryptoError, EncryptedSegmentFile, decrypt_file
+
+    key = bytes(range(32))
+    rng = np.random.default_rng(3)
+    pcm = rng.integers(-20000, 20000, (int(150 * rate_hz), 2)).astype("<i2").tobytes()
+    f = EncryptedSegmentFile(tmp_path / "call.lgrec", key, rate_hz, 2, fsync=False)
+    cuts = list(range(0, len(pcm), 8001)) + [len(pcm)]        # records that end inside a frame
+    for a, b in zip(cuts, cuts[1:]):
+        f.append(pcm[a:b])
+    f.close()
+    chunks = list(sc.recording_chunks(tmp_path / "call.lgrec", key, 1, 8000))
+    whole = decrypt_file(tmp_path / "call.lgrec", key)
+    expected = one_channel(pcm16_samples(whole.pcm, 2), rate_hz, 1, 8000)
+    np.testing.assert_array_equal(np.concatenate(chunks), expected)
+    assert len(chunks) == 3 and max(c.size for c in chunks) < DETECT_CHUNK_SAMPLES + 8000
+    if rate_hz == 8000:
+        # at the detector's rate nothing waits for the end of the file: a record damaged near the end is found
+        # only after the first minute has been handed on
+        raw = bytearray((tmp_path / "call.lgrec").read_bytes())
+        raw[-100] ^= 1
+        (tmp_path / "call.lgrec").write_bytes(bytes(raw))
+        stream = sc.recording_chunks(tmp_path / "call.lgrec", key, 1, 8000)
+        np.testing.assert_array_equal(next(stream), chunks[0])
+        with pytest.raises(CryptoError, match="fails authentication"):
+            list(stream)

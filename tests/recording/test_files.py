@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lineguard.audio.wavio import read_wav
-from lineguard.recording.crypto import CryptoError, EncryptedSegmentFile, decrypt_file, load_key
+from lineguard.recording.crypto import MAGIC, CryptoError, EncryptedSegmentFile, decrypt_file, load_key
 from lineguard.recording.segments import WavSegmentFile, repair_wav
 
 KEY = bytes(range(32))
@@ -139,3 +139,67 @@ def test_a_disk_that_cannot_keep_up_is_reported_once_and_never_blocks(tmp_path):
     stuck.gate.set()
     assert writer.close() is None and stuck.closed     # already reported
     assert stuck.appended in ([], [b"a"])          # nothing after the failure is written
+
+
+def test_reader_streams_the_records_and_checks_what_decrypt_file_checks(tmp_path):
+    from lineguard.recording.crypto import EncryptedReader
+
+    path = tmp_path / "a.lgrec"
+    f = EncryptedSegmentFile(path, KEY, 16000, 1, fsync=False)
+    segs = [pcm(0.3, rate=16000, channels=1, seed=i) for i in range(4)]
+    for seg in segs:
+        f.append(seg)
+    f.close()
+    with EncryptedReader(path, KEY) as reader:
+        assert (reader.sample_rate_hz, reader.channels, reader.content) == (16000, 1, "pcm")
+        records = reader.records()
+        assert next(records) == segs[0] and not reader.complete     # one record at a time
+        assert list(records) == [*segs[1:], b""] and reader.complete  # the final record is empty
+    raw = path.read_bytes()
+    path.write_bytes(raw + b"\x00")
+    with pytest.raises(CryptoError, match="data after the final record"):
+        decrypt_file(path, KEY)
+    # a length field gone wild is a cut-off file, not a read of gigabytes
+    first_record = len(MAGIC) + 4 + int.from_bytes(raw[len(MAGIC):len(MAGIC) + 4], "big")
+    path.write_bytes(raw[:first_record] + b"\xff\xff\xff\xf0" + raw[first_record + 4:])
+    out = decrypt_file(path, KEY)
+    assert out.pcm == b"" and not out.complete
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda raw: raw[:20], "damaged header"),                                   # cut inside the header
+    (lambda raw: raw.replace(b'"nonce_prefix"', b'"nonce_prefiX"'), "damaged header"),
+    (lambda raw: b"RIFF" + raw[4:], "not an encrypted LineGuard recording"),
+    (lambda raw: b"", "not an encrypted LineGuard recording"),
+])
+def test_damaged_start_of_an_encrypted_file_is_named(tmp_path, damage, message):
+    path = tmp_path / "a.lgrec"
+    f = EncryptedSegmentFile(path, KEY, 8000, 1, fsync=False)
+    f.append(pcm(0.1, channels=1))
+    f.close()
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CryptoError, match=f"a.lgrec: {message}"):
+        decrypt_file(path, KEY)
+
+
+def test_decrypt_export_is_the_recording_or_nothing(tmp_path, capsys):
+    from lineguard.cli import main
+
+    (tmp_path / "key").write_bytes(KEY)
+    path = tmp_path / "call.lgrec"
+    f = EncryptedSegmentFile(path, KEY, 8000, 2, fsync=False)
+    segs = [pcm(0.5, seed=i) for i in range(3)]
+    for seg in segs:
+        f.append(seg)                                # cut off: never closed
+    out = tmp_path / "call.wav"
+    assert main(["recording", "decrypt", str(path), "--key-file", str(tmp_path / "key"), "-o", str(out)]) == 0
+    assert "1.5 s, 2 channel(s), 8000 Hz (cut off by a crash" in capsys.readouterr().out
+    samples, rate = read_wav(out)
+    assert rate == 8000 and (samples * 32768).round().astype("<i2").tobytes() == b"".join(segs)
+    raw = bytearray(path.read_bytes())
+    raw[-10] ^= 1                                    # the last record tampered
+    path.write_bytes(bytes(raw))
+    out.unlink()
+    assert main(["recording", "decrypt", str(path), "--key-file", str(tmp_path / "key"), "-o", str(out)]) == 2
+    assert "call.lgrec: record 2 fails authentication" in capsys.readouterr().err
+    assert not out.exists()                          # no half export that looks like the whole call

@@ -78,33 +78,52 @@ def audio_files(paths: list[Path], encrypted: bool = False) -> list[Path]:
     return out
 
 
-def read_recording(path: Path, key: bytes | None) -> tuple[np.ndarray, int]:
-    """Float32 samples ``(n, channels)`` and the rate of the box's encrypted recording, decrypted in memory."""
+def recording_chunks(path: Path, key: bytes | None, channel: int, to_hz: int):
+    """``channel`` of the box's encrypted recording at ``to_hz``, decrypted a record at a time and handed on a
+    minute at a time (read whole only when it needs resampling)."""
     from lineguard.audio.wavio import pcm16_samples
     from lineguard.errors import AudioFormatError
+    from lineguard.kws.detect_cli import DETECT_CHUNK_SAMPLES, chunks_of, one_channel
+    from lineguard.recording.crypto import EncryptedReader
 
     if key is None:
         raise AudioFormatError(f"{path}: an encrypted recording; give the site's --key-file")
-    from lineguard.recording.crypto import decrypt_file
-
-    plain = decrypt_file(Path(path), key)
-    if plain.content != "pcm":
-        raise AudioFormatError(f"{path}: not a call recording (an encrypted {plain.content})")
-    samples = pcm16_samples(plain.pcm, plain.channels)
-    if not len(samples):
-        raise AudioFormatError(f"{path}: contains no audio frames")
-    return samples, plain.sample_rate_hz
+    with EncryptedReader(Path(path), key) as reader:
+        if reader.content != "pcm":
+            raise AudioFormatError(f"{path}: not a call recording (an encrypted {reader.content})")
+        channels, frame = reader.channels, 2 * reader.channels
+        pick = channel if channels > 1 else 0
+        pending: list[np.ndarray] = []
+        held, frames, rest = 0, 0, b""
+        for plain in reader.records():
+            raw = rest + plain
+            usable = len(raw) - len(raw) % frame        # a record need not end on a whole frame
+            raw, rest = raw[:usable], raw[usable:]
+            if raw:
+                pending.append(pcm16_samples(raw, channels))
+                held += len(pending[-1])
+                frames += len(pending[-1])
+            if reader.sample_rate_hz == to_hz and held >= DETECT_CHUNK_SAMPLES:
+                yield np.ascontiguousarray(np.concatenate(pending)[:, pick])
+                pending, held = [], 0
+        if not frames:
+            raise AudioFormatError(f"{path}: contains no audio frames")
+        if pending:
+            samples = np.concatenate(pending)
+            if reader.sample_rate_hz == to_hz:
+                yield np.ascontiguousarray(samples[:, pick])
+            else:
+                yield from chunks_of(one_channel(samples, reader.sample_rate_hz, channel, to_hz))
 
 
 def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: bytes | None = None) -> ScoredAudio:
     """Run the spotter over one recording (``channel`` of a stereo file, channel 0 of a mono one); keep the
     rows where a live keyword's smoothed score reaches ``floor``."""
-    from lineguard.kws.detect_cli import chunks_of, one_channel, wav_chunks
+    from lineguard.kws.detect_cli import wav_chunks
 
     to_hz = detector.sample_rate_hz
-    if Path(path).suffix.lower() == ".lgrec":  # decrypted in memory, whole
-        samples, rate_hz = read_recording(path, key)
-        chunks = chunks_of(one_channel(samples, rate_hz, channel, to_hz))
+    if Path(path).suffix.lower() == ".lgrec":
+        chunks = recording_chunks(Path(path), key, channel, to_hz)
     else:
         chunks = wav_chunks(Path(path), channel, to_hz)
     detector.reset()

@@ -23,7 +23,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -134,38 +134,75 @@ class Decrypted:
     content: str = "pcm"    # "pcm": 16-bit audio; "file": the bytes of a file (events, detections)
 
 
+class EncryptedReader:
+    """A ``.lgrec`` read one record at a time: the magic, header and key are checked on opening, each record is
+    authenticated as it is read, so a call of hours never sits in memory whole.
+
+    ``records()`` yields the plaintext records in order; a file cut off (no final record) ends after its last
+    whole record with ``complete`` False, as :func:`decrypt_file` does."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = Path(path)
+        self.complete = False
+        try:
+            self._f: BinaryIO = open(self.path, "rb")   # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise CryptoError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
+        try:
+            self._size = os.fstat(self._f.fileno()).st_size
+            start = self._f.read(len(MAGIC) + 4)
+            if not start.startswith(MAGIC) or len(start) < len(MAGIC) + 4:
+                raise CryptoError(f"{self.path}: not an encrypted LineGuard recording")
+            (hlen,) = struct.unpack(">I", start[len(MAGIC):])
+            self._header = self._f.read(min(hlen, self._size))
+            try:
+                header = json.loads(self._header)
+                self.sample_rate_hz = int(header["sample_rate_hz"])
+                self.channels = int(header["channels"])
+                self.content = str(header.get("content", "pcm"))
+                prefix = bytes.fromhex(header["nonce_prefix"])
+            except (ValueError, TypeError, KeyError):
+                raise CryptoError(f"{self.path}: damaged header") from None
+            if header.get("key_id") != key_id(key):
+                raise CryptoError(f"{self.path}: encrypted with another key (key id {header.get('key_id')})")
+        except BaseException:
+            self._f.close()
+            raise
+        self._aes, self._prefix = AESGCM(key), prefix
+
+    def records(self) -> Iterator[bytes]:
+        index = 0
+        while not self.complete:
+            length = self._f.read(4)
+            if len(length) < 4:
+                return                                   # cut off between records
+            (n,) = struct.unpack(">I", length)
+            if n > self._size - self._f.tell():
+                return                                   # cut off mid-record: keep what came before
+            sealed = self._f.read(n)
+            nonce = self._prefix + struct.pack(">I", index)
+            plain, self.complete = _open(self._aes, nonce, sealed, self._header, index, self.path)
+            index += 1
+            yield plain
+        if self._f.read(1):
+            raise CryptoError(f"{self.path}: data after the final record (tampered)")
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> EncryptedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def decrypt_file(path: Path, key: bytes) -> Decrypted:
-    """Authenticate and decrypt a ``.lgrec`` file."""
-    path = Path(path)
-    data = path.read_bytes()
-    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
-        raise CryptoError(f"{path}: not an encrypted LineGuard recording")
-    pos = len(MAGIC)
-    (hlen,) = struct.unpack(">I", data[pos:pos + 4])
-    header_bytes = data[pos + 4:pos + 4 + hlen]
-    try:
-        header = json.loads(header_bytes)
-    except ValueError:
-        raise CryptoError(f"{path}: damaged header") from None
-    if header.get("key_id") != key_id(key):
-        raise CryptoError(f"{path}: encrypted with another key (key id {header.get('key_id')})")
-    aes, prefix = AESGCM(key), bytes.fromhex(header["nonce_prefix"])
-    pos += 4 + hlen
-    parts, index, complete = [], 0, False
-    while pos + 4 <= len(data) and not complete:
-        (n,) = struct.unpack(">I", data[pos:pos + 4])
-        sealed = data[pos + 4:pos + 4 + n]
-        if len(sealed) < n:
-            break                                    # cut off mid-record: keep what came before
-        nonce = prefix + struct.pack(">I", index)
-        plain, complete = _open(aes, nonce, sealed, header_bytes, index, path)
-        parts.append(plain)
-        pos += 4 + n
-        index += 1
-    if complete and pos != len(data):
-        raise CryptoError(f"{path}: data after the final record (tampered)")
-    return Decrypted(b"".join(parts), int(header["sample_rate_hz"]), int(header["channels"]), complete,
-                     header.get("content", "pcm"))
+    """Authenticate and decrypt a ``.lgrec`` file, whole (:class:`EncryptedReader` reads it a record at a
+    time)."""
+    with EncryptedReader(path, key) as reader:
+        pcm = b"".join(reader.records())
+        return Decrypted(pcm, reader.sample_rate_hz, reader.channels, reader.complete, reader.content)
 
 
 def _open(aes: AESGCM, nonce: bytes, sealed: bytes, header: bytes, index: int,
