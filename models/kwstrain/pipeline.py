@@ -28,7 +28,7 @@ from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
 from kwstrain.realclips import find_clips, real_windows
-from kwstrain.train import TrainPlan, finetune, int8_accuracy, quantize, train_model, write_metadata
+from kwstrain.train import TrainPlan, distill_targets, finetune, int8_accuracy, quantize, train_model, write_metadata
 from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
 from lineguard.kws.features import FeatureConfig
 from lineguard.kws.keywords import load_keywords, select_keywords
@@ -263,7 +263,8 @@ def _training_windows(build: Path, preset: Preset, labels: list[str], splits: tu
 
 
 def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, plan: TrainPlan, windows: WindowPlan,
-                     labels: list[str], build: Path, out: Path, extra: dict | None = None) -> dict:
+                     labels: list[str], build: Path, out: Path, extra: dict | None = None,
+                     soft: np.ndarray | None = None) -> dict:
     for round_index in range(plan.hard_negative_rounds if plan.finetune_epochs > 0 else 0):
         hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
                                    plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17 + round_index,
@@ -271,7 +272,10 @@ def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, 
         if len(hard):
             x = np.concatenate([x, hard, hard])
             y = np.concatenate([y, np.zeros(2 * len(hard), np.int32)])
-            history = finetune(model, x, y, len(labels), plan, val=val)
+            if soft is not None:  # mined negatives keep their label: the teachers, near kin, tend to fire on them too
+                hard_soft = np.eye(len(labels), dtype=np.float16)[np.zeros(2 * len(hard), np.int32)]
+                soft = np.concatenate([soft, hard_soft])
+            history = finetune(model, x, y, len(labels), plan, val=val, soft=soft)
     model.save(build / "kws_float.keras")
     rng = np.random.default_rng(0)
     rep = x[rng.choice(len(x), size=min(len(x), plan.representative_windows), replace=False)]
@@ -299,11 +303,13 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
 
 
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
-                 start: Path, out: Path) -> dict:
+                 start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7) -> dict:
     """Continue training the int8 model ``start`` on the training clips in ``build``
     (``preset.continue_train``: a few epochs at a small learning rate, then hard-negative
     mining) instead of training from nothing: new speakers join without re-synthesizing
-    and re-training everything (the clips in ``build`` should still mix old and new voices)."""
+    and re-training everything (the clips in ``build`` should still mix old and new voices).
+    With ``teachers`` (int8 models of this keyword set) it learns their averaged answers mixed with the
+    labels (:func:`kwstrain.train.distill_targets`, ``teacher_weight``): an ensemble distilled into one."""
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
     start_labels = json.loads(start.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
@@ -320,10 +326,22 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, found.head_channels,
                  preset.shape.head_channels, found.dense_units, preset.shape.dense_units)
     plan = preset.continue_train
-    history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val)
+    soft = None
+    if teachers:
+        for path in teachers:
+            found = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
+            if found != labels:
+                raise ValueError(f"{path}: its labels {found} are not this keyword set's {labels}")
+        nets = [from_tflite(path, preset.shape)[0] for path in teachers]
+        started = time.monotonic()
+        soft = distill_targets(nets, x, y, len(labels), teacher_weight)
+        LOG.info("%d teachers' targets for %d windows in %.0f s", len(nets), len(y), time.monotonic() - started)
+    history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val, soft=soft)
+    extra = {"continued_from": start.name, "continued_on": list(preset.continue_splits)}
+    if teachers:
+        extra.update(taught_by=[str(p) for p in teachers], teacher_weight=teacher_weight)
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, preset.windows, labels, build, out,
-                            {"continued_from": start.name,
-                             "continued_on": list(preset.continue_splits)})
+                            extra, soft)
 
 
 def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
@@ -449,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
                              f"{' '.join(PRESETS['full'].continue_splits)}); NAME*N reads a set N times (weighs it N×), "
                              "NAME@LANG only its clips of one language (train2@en)")
+    parser.add_argument("--teachers", type=Path, nargs="*", default=[],
+                        help="continue: int8 models whose averaged answers the model learns, mixed with the labels "
+                             "(an ensemble distilled into one network; a model named twice weighs twice)")
+    parser.add_argument("--teacher-weight", type=float, default=0.7,
+                        help="continue: share of the teachers' answers in each target (default 0.7; the rest the label)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
@@ -465,6 +488,11 @@ def main(argv: list[str] | None = None) -> int:
             if unknown:
                 raise ValueError(f"--continue-splits: {', '.join(unknown)} not a training split of preset {args.preset}")
             preset = replace(preset, continue_splits=tuple(args.continue_splits))
+        if not 0.0 <= args.teacher_weight <= 1.0:
+            raise ValueError(f"--teacher-weight must be within 0..1, got {args.teacher_weight}")
+        missing = [str(p) for p in args.teachers if not p.is_file()]
+        if missing:
+            raise ValueError(f"--teachers: no such model file: {', '.join(missing)}")
     except ValueError as exc:
         parser.error(str(exc))
     args.build.mkdir(parents=True, exist_ok=True)
@@ -473,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage in ("train", "all"):
         run_train(args.build, preset, args.keywords, args.enable, args.out)
     if args.stage == "continue":
-        run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out)
+        run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out, args.teachers,
+                     args.teacher_weight)
     if args.stage == "soup":
         run_soup(args.build, preset, args.keywords, args.enable, args.soup, args.out)
     return 0

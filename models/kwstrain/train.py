@@ -40,8 +40,9 @@ class TrainPlan:
 
 
 def window_batches(x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int, seed: int,
-                   class_weight: dict[int, float] | None = None):
-    """The windows ``x`` (float16) with labels ``y`` as shuffled float32 batches, cut one batch at a time.
+                   class_weight: dict[int, float] | None = None, soft: np.ndarray | None = None):
+    """The windows ``x`` (float16) with labels ``y`` as shuffled float32 batches, cut one batch at a time
+    (``soft``: per-window target distributions ``(n, num_classes)`` to learn instead of the one-hot labels).
 
     Handing Keras the whole set instead costs it twice over: a float32 copy (twice the float16 windows)
     and Keras' own tensor copy of that. A continue round peaked at 21.2 GB with 255,000 windows that way,
@@ -64,7 +65,8 @@ def window_batches(x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: i
 
         def __getitem__(self, index: int):
             rows = np.sort(self.order[index * batch_size : (index + 1) * batch_size])  # sorted: reads in order
-            batch = (x[rows].astype(np.float32), eye[y[rows]])
+            target = eye[y[rows]] if soft is None else soft[rows].astype(np.float32)
+            batch = (x[rows].astype(np.float32), target)
             return batch if weights is None else (*batch, weights[y[rows]])
 
         def on_epoch_end(self) -> None:
@@ -101,8 +103,9 @@ def train_model(x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
 
 
 def finetune(model, x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainPlan,
-             val: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
-    """Continue training (after hard-negative mining) with a fresh, smaller LR."""
+             val: tuple[np.ndarray, np.ndarray] | None = None, soft: np.ndarray | None = None) -> dict:
+    """Continue training (after hard-negative mining) with a fresh, smaller LR (towards ``soft`` targets
+    where given: :func:`distill_targets`)."""
     import keras
     import tensorflow as tf
 
@@ -112,9 +115,29 @@ def finetune(model, x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainP
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=plan.label_smoothing),
                   metrics=["accuracy"])
     val_data = (val[0].astype(np.float32), tf.one_hot(val[1], num_classes).numpy()) if val else None
-    history = model.fit(window_batches(x, y, num_classes, plan.batch_size, plan.seed + 1), epochs=plan.finetune_epochs,
+    history = model.fit(window_batches(x, y, num_classes, plan.batch_size, plan.seed + 1, soft=soft),
+                        epochs=plan.finetune_epochs,
                         validation_data=val_data, verbose=2)
     return history.history
+
+
+def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: int, weight: float,
+                    batch: int = 2048) -> np.ndarray:
+    """Targets ``(1 - weight) * one-hot + weight * (the teachers' mean softmax)`` for the windows ``x`` (float16
+    ``(n, num_classes)``): a student learns an ensemble's answers, its doubts included, in one network.
+    ``teachers`` are float Keras models (:func:`kwstrain.model.from_tflite`), run without augmentation."""
+    out = np.empty((len(y), num_classes), np.float16)
+    eye = np.eye(num_classes, dtype=np.float32)
+    for start in range(0, len(y), batch):
+        rows = x[start : start + batch].astype(np.float32)
+        probs = np.mean([_softmax(np.asarray(t(rows, training=False))) for t in teachers], axis=0)
+        out[start : start + batch] = (1.0 - weight) * eye[y[start : start + batch]] + weight * probs
+    return out
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def quantize(model, representative: np.ndarray) -> bytes:

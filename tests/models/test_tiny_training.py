@@ -73,6 +73,20 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     assert scores and all(abs(float(np.sum(s)) - 1.0) < 0.1 for _, s in scores)
     with pytest.raises(ValueError, match="labels"):  # a different keyword set needs a full training
         pipeline.run_continue(build, preset, keywords, ["ko_ssibal"], model, tmp_path / "other")
+    # continued towards two teachers' averaged answers (an ensemble distilled into one network)
+    taught = tmp_path / "tiny_kws_taught"
+    result = pipeline.run_continue(build, preset, keywords, ENABLED, model, taught, teachers=[model, continued],
+                                   teacher_weight=0.5)
+    meta = json.loads(taught.with_suffix(".json").read_text())
+    assert result["bytes"] <= 150 * 1024 and meta["taught_by"] == [str(model), str(continued)]
+    assert meta["teacher_weight"] == 0.5 and build_detector(ENABLED, {}, taught.with_suffix(".tflite"), 1.0)
+    one_keyword = tmp_path / "one_keyword"
+    shutil.copy(model, one_keyword.with_suffix(".tflite"))
+    one_meta = json.loads(model.with_suffix(".json").read_text())
+    one_keyword.with_suffix(".json").write_text(json.dumps({**one_meta, "labels": ["_none", "ko_ssibal"]}))
+    with pytest.raises(ValueError, match="one_keyword.tflite: its labels"):  # a teacher of another keyword set
+        pipeline.run_continue(build, preset, keywords, ENABLED, model, tmp_path / "other",
+                              teachers=[one_keyword.with_suffix(".tflite")])
 
     # the weights of the start and its continued copy averaged ("soup"), quantized again
     soup = tmp_path / "tiny_kws_soup"
