@@ -20,6 +20,12 @@ replicates where the candidate is ahead. Lines are resampled independently of ea
 
 (records the val tracks of each model on each line, ~6 min per model and line on one core; ``--cache DIR``
 keeps the units, keyed by the model file's digest, split and line, so a model is recorded once.)
+
+A candidate written ``A.tflite+B.tflite+B.tflite`` is an output ensemble: per window, the mean of its members'
+smoothed keyword probabilities (a member named twice weighs twice; the smoothing is a moving mean, so this is
+also the smoothed mean of their raw answers), thresholded as one model. It measures what a set of differently
+trained copies would give together — the ceiling a network distilled from them (``kwstrain.pipeline continue
+--teachers``) can aim at — not something the box runs.
 """
 
 from __future__ import annotations
@@ -147,27 +153,57 @@ def paired_bootstrap(a: list[dict[str, Units]], b: list[dict[str, Units]], repli
             "replicates": replicates}
 
 
-def _record(job: tuple[Path, Path, str, str, Path | None]) -> dict[str, Units]:
-    build, model, split, line, cache = job
+def members(spec: str) -> tuple[Path, ...]:
+    """The model files of a candidate: one ``.tflite``, or an output ensemble ``A.tflite+B.tflite+…``."""
+    return tuple(Path(part) for part in spec.split("+"))
+
+
+def ensemble_tracks(build: Path, split: str, models: tuple[Path, ...], line: str):
+    """Labels and per-language tracks of ``models`` together: each window's smoothed scores averaged over the
+    members (recorded one after the other on the same streams; their labels must agree)."""
+    labels, total = ev.record_split(build, split, models[0], line=line)
+    for model in models[1:]:
+        found, tracks = ev.record_split(build, split, model, line=line)
+        if found != labels:
+            raise ValueError(f"{model}: its labels {list(found)} are not {models[0]}'s {list(labels)}")
+        for language, by_name in tracks.items():
+            for name, track in by_name.items():
+                into = total[language][name]
+                if not np.array_equal(into.times_s, track.times_s):
+                    raise ValueError(f"{model}: its {language} {name} track is not timed as {models[0]}'s")
+                total[language][name] = ev.Track(into.stream, into.times_s, into.smoothed + track.smoothed)
+    if len(models) > 1:
+        total = {language: {name: ev.Track(t.stream, t.times_s, t.smoothed / len(models)) for name, t in by_name.items()}
+                 for language, by_name in total.items()}
+    return labels, total
+
+
+def _record(job: tuple[Path, str, str, str, Path | None]) -> dict[str, Units]:
+    build, spec, split, line, cache = job
+    models = members(spec)
     # plain arrays in the cache (a pickled Units would name the module that wrote it, ``__main__`` under the CLI,
-    # and only the CLI could read it back)
-    key = f"{hashlib.sha256(model.read_bytes()).hexdigest()[:16]}-{split}-{line}-{BLOCK_S:g}-arrays.pkl"
+    # and only the CLI could read it back); an ensemble is keyed by its members' digests in order
+    digest = "+".join(hashlib.sha256(m.read_bytes()).hexdigest()[:16] for m in models)
+    if len(models) > 1:
+        digest = "ens-" + hashlib.sha256(digest.encode()).hexdigest()[:16]
+    key = f"{digest}-{split}-{line}-{BLOCK_S:g}-arrays.pkl"
     if cache and (cache / key).exists():
         return {language: Units(**fields) for language, fields in pickle.loads((cache / key).read_bytes()).items()}
-    labels, tracks = ev.record_split(build, split, model, line=line)
+    labels, tracks = ensemble_tracks(build, split, models, line)
     out = {language: units(labels, tracks[language]) for language in LANGUAGES if language in tracks}
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
         (cache / key).write_bytes(pickle.dumps({language: vars(u) for language, u in out.items()}))
-    LOG.info("%s on %s, %s line: recorded", model, split, line)
+    LOG.info("%s on %s, %s line: recorded", spec, split, line)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kwstrain.significance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("baseline", type=Path, help="the model to beat (.tflite)")
-    parser.add_argument("candidates", type=Path, nargs="+", help="models compared with it (.tflite)")
+    parser.add_argument("baseline", help="the model to beat (.tflite)")
+    parser.add_argument("candidates", nargs="+",
+                        help="models compared with it (.tflite; A.tflite+B.tflite: the two as an output ensemble)")
     parser.add_argument("--build", type=Path, default=ev.MODELS_DIR / "build")
     parser.add_argument("--split", default="val")
     parser.add_argument("--lines", nargs="+", choices=sorted(ev.LINES), default=["noisy", "quiet"])
@@ -180,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     models = [args.baseline, *args.candidates]
-    for model in models:
+    for model in (m for spec in models for m in members(spec)):
         if not model.is_file():
             parser.error(f"{model}: no such model file")
     jobs = [(args.build, model, args.split, line, args.cache) for model in models for line in args.lines]

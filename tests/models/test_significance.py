@@ -27,14 +27,15 @@ def _track(duration_s: float, spans: tuple[KeywordSpan, ...], peaks: list[tuple[
     return ev.Track(Stream("s", "en", audio, spans), times, scores)
 
 
-def _language(caught: int, false_accepts: list[float], keywords: int = 20, hours: float = 0.5) -> dict[str, ev.Track]:
+def _language(caught: int, false_accepts: list[float], keywords: int = 20, hours: float = 0.5,
+              fa_score: float = 0.97) -> dict[str, ev.Track]:
     """One language's tracks: ``keywords`` spans of en_fuck, the first ``caught`` of them scored 0.99 (the
-    rest 0.2, below every threshold of the grid), and a conversation stream of ``hours`` with a 0.97 false
-    accept at each of ``false_accepts`` (s)."""
+    rest 0.2, below every threshold of the grid), and a conversation stream of ``hours`` with a ``fa_score``
+    false accept at each of ``false_accepts`` (s)."""
     spans = tuple(KeywordSpan("en_fuck", 3.0 * i + 1.0, 3.0 * i + 1.5) for i in range(keywords))
     positive = _track(3.0 * keywords + 2.0, spans, [(s.end_s + 0.1, "en_fuck", 0.99 if i < caught else 0.2)
                                                    for i, s in enumerate(spans)])
-    negative = _track(hours * 3600, (), [(t, "en_fuck", 0.97) for t in false_accepts])
+    negative = _track(hours * 3600, (), [(t, "en_fuck", fa_score) for t in false_accepts])
     return {"positive": positive, "negative": negative, "near_miss": _track(2.0, (), [])}
 
 
@@ -133,3 +134,62 @@ def test_joint_choice_number_is_never_below_the_lines_own_best():
     assert sg.choice_number(lines, joint=True) >= sg.choice_number(lines) - 1e-12
     r = sg.paired_bootstrap(lines, lines, replicates=20, joint=True)
     assert r["a"] == r["b"] == sg.choice_number(lines, joint=True)
+
+
+def _two_models(monkeypatch, labels_of=lambda name: LABELS):
+    """``a`` and ``b`` catch the same 16 of 20 keywords (at 0.99), each with one false accept of its own in the
+    English conversation that scores higher (0.995; a at 50 s, b at 700 s); ``c`` has other labels."""
+    recorded = []
+
+    def record_split(build, split, model, line="noisy", **_):
+        recorded.append((model.name, line))
+        fa = {"a.tflite": [50.0], "b.tflite": [700.0]}.get(model.name, [])
+        return labels_of(model.name), {"en": _language(16, fa, fa_score=0.995), "ko": _language(16, [])}
+
+    monkeypatch.setattr(ev, "record_split", record_split)
+    return recorded
+
+
+def test_an_ensemble_averages_its_members_scores_window_by_window(monkeypatch):
+    _two_models(monkeypatch)
+    labels, a = ev.record_split(None, "val", sg.Path("a.tflite"))
+    _, b = ev.record_split(None, "val", sg.Path("b.tflite"))
+    got_labels, both = sg.ensemble_tracks(None, "val", sg.members("a.tflite+b.tflite+b.tflite"), "noisy")
+    assert got_labels == labels
+    for language in ("en", "ko"):
+        for name in ("positive", "negative", "near_miss"):
+            want = (a[language][name].smoothed + 2 * b[language][name].smoothed) / 3
+            np.testing.assert_allclose(both[language][name].smoothed, want, rtol=1e-6)
+    # each member's false accept is out-voted by the other: none is left at any threshold of the grid above 0.7
+    u = sg.units(labels, sg.ensemble_tracks(None, "val", sg.members("a.tflite+b.tflite"), "noisy")[1]["en"])
+    assert u.false_accepts[ev.THRESHOLD_GRID.index(0.7):].sum() == 0
+    alone = sg.units(labels, a["en"])
+    assert alone.false_accepts[ev.THRESHOLD_GRID.index(0.99)].sum() == 1
+    assert list(sg.best_frr(alone)) == pytest.approx([1.0, 1.0, 0.2]) and list(sg.best_frr(u)) == pytest.approx([0.2] * 3)
+
+
+def test_the_command_scores_an_ensemble_candidate(tmp_path, monkeypatch, capsys):
+    recorded = _two_models(monkeypatch)
+    a, b = tmp_path / "a.tflite", tmp_path / "b.tflite"
+    a.write_bytes(b"one model")
+    b.write_bytes(b"another model")
+    argv = [str(a), f"{a}+{b}", str(b), "--workers", "1", "--replicates", "50", "--joint",
+            "--cache", str(tmp_path / "units")]
+    assert sg.main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    number = {line.split(": ")[0]: float(line.split(": ")[1].split("%")[0]) for line in out[1:]}
+    assert number[f"{a}+{b}"] < number[str(a)] and number[f"{a}+{b}"] < number[str(b)]
+    assert len(recorded) == 8  # a, the ensemble's two members, b; on two lines
+    assert sg.main(argv) == 0 and len(recorded) == 8  # all three from the cache
+    assert len(list((tmp_path / "units").iterdir())) == 6
+
+
+def test_an_ensemble_of_other_keyword_sets_or_a_missing_member_is_refused(tmp_path, monkeypatch, capsys):
+    _two_models(monkeypatch, labels_of=lambda name: LABELS[:2] if name == "c.tflite" else LABELS)
+    with pytest.raises(ValueError, match="c.tflite: its labels"):
+        sg.ensemble_tracks(None, "val", sg.members("a.tflite+c.tflite"), "noisy")
+    a = tmp_path / "a.tflite"
+    a.write_bytes(b"one model")
+    with pytest.raises(SystemExit):
+        sg.main([str(a), f"{a}+{tmp_path / 'gone.tflite'}"])
+    assert "gone.tflite: no such model file" in capsys.readouterr().err
