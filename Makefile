@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 EXTRAS  ?= dev,train,central
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench model data prompts demo-audio clean bench-kws central bench-central
+.PHONY: help venv run test bench model data distill prompts demo-audio clean bench-kws central bench-central
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -125,6 +125,47 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 		$(KWS_BUILD)/r17-ko/lineguard_kws.tflite $(KWS_BUILD)/r17-both/lineguard_kws.tflite \
 		$(KWS_BUILD)/r17-both/lineguard_kws.tflite
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold --line noisy quiet
+
+# Distillation (EXPERIMENTS.md, "Ensembles of v51's parts and the later copies"): five copies trained apart from
+# one another — v51's parts (v50 continued with train2's English, Korean and both languages' keyword clips: round
+# 17), the both-languages copy continued once more (round 18) and v51 continued on mostly clean lines (round 21) —
+# averaged per window are ahead of v51 on val (25.5% against 27.1%) but cost five networks. `make distill` trains
+# them (v50, their start, read from this repository's history), continues v51 towards their averaged answers
+# (`continue --teachers`) and compares the student and the ensemble with v51 on val. About 4.5 h on 2 cores;
+# every step writes a file, so an interrupted run goes on where it stopped. It does not replace the shipped model.
+DISTILL     := $(KWS_BUILD)/distill
+V50_COMMIT  := bef5833
+ROUND17     := $(ROUND9) train2
+DISTILL_DATA := $(foreach s,train train7 train8 train13 train14 train15 train16 train17 train18 train19 train20 \
+	train2 val val2 val3 val4 val5,$(KWS_BUILD)/clips_$(s).npz)
+TEACHERS    := $(foreach t,r17-en r17-ko r17-both r17-both r18 r21,$(DISTILL)/$(t)/lineguard_kws.tflite)
+
+$(KWS_BUILD)/clips_%.npz: | $(STAMP)
+	$(KWS_PY) -m kwstrain.pipeline data --splits $*
+
+$(DISTILL)/v50.tflite:
+	mkdir -p $(DISTILL)
+	git show $(V50_COMMIT):models/lineguard_kws.json > $(DISTILL)/v50.json && \
+	git show $(V50_COMMIT):models/lineguard_kws.tflite > $@.part && mv $@.part $@ || \
+	{ rm -f $@.part; echo "make distill: v50 is read from commit $(V50_COMMIT); this checkout has no such history"; exit 1; }
+
+$(DISTILL)/r17-%/lineguard_kws.tflite: $(DISTILL)/v50.tflite | $(DISTILL_DATA)
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17)$(if $(filter both,$*),,@$*) --start $< --out $(@:.tflite=)
+
+$(DISTILL)/r18/lineguard_kws.tflite: $(DISTILL)/r17-both/lineguard_kws.tflite | $(DISTILL_DATA)
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) --start $< --out $(@:.tflite=)
+
+$(DISTILL)/r21/lineguard_kws.tflite: | $(DISTILL_DATA)
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) --noise-prob 0.3 --start models/lineguard_kws.tflite \
+		--out $(@:.tflite=)
+
+$(DISTILL)/student/lineguard_kws.tflite: $(sort $(TEACHERS)) | $(DISTILL_DATA)
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) --start models/lineguard_kws.tflite --out $(@:.tflite=) \
+		--teachers $(TEACHERS) --teacher-weight 0.7
+
+distill: $(STAMP) $(DISTILL)/student/lineguard_kws.tflite  ## an ensemble of five copies distilled into one network, compared with v51 on val (~4.5 h)
+	$(KWS_PY) -m kwstrain.significance models/lineguard_kws.tflite $(DISTILL)/student/lineguard_kws.tflite \
+		$(subst $(eval) ,+,$(TEACHERS)) --cache $(KWS_BUILD)/units --joint | tee $(DISTILL)/significance.txt
 
 bench-kws: $(STAMP)  ## keyword spotter: real-time factor, RSS, latency, vs PocketSphinx
 	$(KWS_PY) -m kwstrain.bench --json models/eval/bench.json
