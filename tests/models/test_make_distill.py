@@ -3,6 +3,7 @@ student from the shipped model towards all of them (checked on make's plan, with
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _plan(tmp_path: Path) -> list[str]:
     build = tmp_path / "build"
-    result = subprocess.run(["make", "-n", "distill", f"KWS_BUILD={build}", f"STAMP={tmp_path / 'stamp'}"],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
+    # run from `make test` too: a nested make would inherit its flags and name the directories it enters
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(["make", "--no-print-directory", "-n", "distill", f"KWS_BUILD={build}",
+                             f"STAMP={tmp_path / 'stamp'}"], cwd=ROOT, capture_output=True, text=True, check=True, env=env)
     return [line.replace(str(build), "B") for line in result.stdout.replace("\\\n", " ").splitlines()]
 
 
