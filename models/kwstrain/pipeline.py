@@ -302,6 +302,15 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
                             build, out)
 
 
+def _check_labels(models, labels: list[str], hint: str = "") -> None:
+    """Each int8 model's labels (its metadata beside it) are this keyword set's ``labels``, or a ValueError
+    naming the model."""
+    for path in models:
+        found = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
+        if found != labels:
+            raise ValueError(f"{path}: its labels {found} are not this keyword set's {labels}{hint}")
+
+
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
                  start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7) -> dict:
     """Continue training the int8 model ``start`` on the training clips in ``build``
@@ -312,10 +321,8 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     labels (:func:`kwstrain.train.distill_targets`, ``teacher_weight``): an ensemble distilled into one."""
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
-    start_labels = json.loads(start.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
-    if start_labels != labels:
-        raise ValueError(f"{start}: its labels {start_labels} are not this keyword set's {labels}; "
-                         "a new keyword needs a full `train`")
+    _check_labels([start], labels, "; a new keyword needs a full `train`")
+    _check_labels(teachers, labels)
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
     model, mean, std = from_tflite(start, preset.shape)
     found = head_of(model, preset.shape)  # the start's own head width
@@ -328,10 +335,6 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     plan = preset.continue_train
     soft = None
     if teachers:
-        for path in teachers:
-            found = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
-            if found != labels:
-                raise ValueError(f"{path}: its labels {found} are not this keyword set's {labels}")
         nets = [from_tflite(path, preset.shape)[0] for path in teachers]
         started = time.monotonic()
         soft = distill_targets(nets, x, y, len(labels), teacher_weight)
@@ -354,10 +357,7 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
     labels = ["_none"] + [k.id for k in keywords]
     if len(models) < 2:
         raise ValueError("a soup needs at least two models")
-    for path in models:
-        found = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["labels"]
-        if found != labels:
-            raise ValueError(f"{path}: its labels {found} are not this keyword set's {labels}")
+    _check_labels(models, labels)
     loaded = [from_tflite(path, preset.shape) for path in models]
     if len({head_of(model) for model, _, _ in loaded}) != 1:
         raise ValueError("the models differ in their head's width: not one network")

@@ -32,18 +32,24 @@ def chunks_of(mono: np.ndarray):
         yield mono[start : start + DETECT_CHUNK_SAMPLES]
 
 
-def wav_chunks(path: Path, channel: int, to_hz: int):
-    """``channel`` of a WAV file at ``to_hz``, a minute at a time: read from disk as it goes when the file is
-    at ``to_hz`` already (a long recording never sits in memory whole), else read whole and resampled."""
-    from lineguard.audio.wavio import wav_blocks
-
-    rate_hz, channels, blocks = wav_blocks(path, DETECT_CHUNK_SAMPLES)
+def channel_chunks(blocks, rate_hz: int, channel: int, to_hz: int):
+    """``channel`` (channel 0 of mono) of float32 ``(n, channels)`` ``blocks`` at ``to_hz``: block by block when
+    they are at ``to_hz`` already (a long recording never sits in memory whole), else gathered, resampled and
+    handed on a minute at a time."""
     if rate_hz == to_hz:
         for block in blocks:
-            yield np.ascontiguousarray(block[:, channel if channels > 1 else 0])
+            yield np.ascontiguousarray(block[:, channel if block.shape[1] > 1 else 0])
         return
     parts = list(blocks)
     yield from chunks_of(one_channel(np.concatenate(parts) if len(parts) > 1 else parts[0], rate_hz, channel, to_hz))
+
+
+def wav_chunks(path: Path, channel: int, to_hz: int):
+    """``channel`` of a WAV file at ``to_hz``, read from disk a minute at a time (:func:`channel_chunks`)."""
+    from lineguard.audio.wavio import wav_blocks
+
+    rate_hz, _, blocks = wav_blocks(path, DETECT_CHUNK_SAMPLES)
+    yield from channel_chunks(blocks, rate_hz, channel, to_hz)
 
 
 def detect_file(path: Path, model_path: Path | None = None, detector=None) -> list:

@@ -80,10 +80,9 @@ def audio_files(paths: list[Path], encrypted: bool = False) -> list[Path]:
 
 def recording_chunks(path: Path, key: bytes | None, channel: int, to_hz: int):
     """``channel`` of the box's encrypted recording at ``to_hz``, decrypted a record at a time and handed on a
-    minute at a time (read whole only when it needs resampling)."""
-    from lineguard.audio.wavio import pcm16_samples
+    minute at a time (read whole only when it needs resampling: :func:`lineguard.kws.detect_cli.channel_chunks`)."""
     from lineguard.errors import AudioFormatError
-    from lineguard.kws.detect_cli import DETECT_CHUNK_SAMPLES, chunks_of, one_channel
+    from lineguard.kws.detect_cli import channel_chunks
     from lineguard.recording.crypto import EncryptedReader
 
     if key is None:
@@ -91,29 +90,34 @@ def recording_chunks(path: Path, key: bytes | None, channel: int, to_hz: int):
     with EncryptedReader(Path(path), key) as reader:
         if reader.content != "pcm":
             raise AudioFormatError(f"{path}: not a call recording (an encrypted {reader.content})")
-        channels, frame = reader.channels, 2 * reader.channels
-        pick = channel if channels > 1 else 0
-        pending: list[np.ndarray] = []
-        held, frames, rest = 0, 0, b""
-        for plain in reader.records():
-            raw = rest + plain
-            usable = len(raw) - len(raw) % frame        # a record need not end on a whole frame
-            raw, rest = raw[:usable], raw[usable:]
-            if raw:
-                pending.append(pcm16_samples(raw, channels))
-                held += len(pending[-1])
-                frames += len(pending[-1])
-            if reader.sample_rate_hz == to_hz and held >= DETECT_CHUNK_SAMPLES:
-                yield np.ascontiguousarray(np.concatenate(pending)[:, pick])
-                pending, held = [], 0
-        if not frames:
-            raise AudioFormatError(f"{path}: contains no audio frames")
-        if pending:
-            samples = np.concatenate(pending)
-            if reader.sample_rate_hz == to_hz:
-                yield np.ascontiguousarray(samples[:, pick])
-            else:
-                yield from chunks_of(one_channel(samples, reader.sample_rate_hz, channel, to_hz))
+        yield from channel_chunks(_minute_blocks(reader, path), reader.sample_rate_hz, channel, to_hz)
+
+
+def _minute_blocks(reader, path: Path):
+    """The frames of an open :class:`~lineguard.recording.crypto.EncryptedReader` as float32 ``(n, channels)``
+    blocks of about a minute (a record need not end on a whole frame)."""
+    from lineguard.audio.wavio import pcm16_samples
+    from lineguard.errors import AudioFormatError
+    from lineguard.kws.detect_cli import DETECT_CHUNK_SAMPLES
+
+    frame = 2 * reader.channels
+    pending: list[np.ndarray] = []
+    held, frames, rest = 0, 0, b""
+    for plain in reader.records():
+        raw = rest + plain
+        usable = len(raw) - len(raw) % frame
+        raw, rest = raw[:usable], raw[usable:]
+        if raw:
+            pending.append(pcm16_samples(raw, reader.channels))
+            held += len(pending[-1])
+            frames += len(pending[-1])
+        if held >= DETECT_CHUNK_SAMPLES:
+            yield np.concatenate(pending)
+            pending, held = [], 0
+    if not frames:
+        raise AudioFormatError(f"{path}: contains no audio frames")
+    if pending:
+        yield np.concatenate(pending)
 
 
 def score_file(path: Path, detector, channel: int = 0, floor: float = 0.0, key: bytes | None = None) -> ScoredAudio:
