@@ -34,6 +34,7 @@ import argparse
 import hashlib
 import logging
 import pickle
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,18 +161,23 @@ def members(spec: str) -> tuple[Path, ...]:
 
 def ensemble_tracks(build: Path, split: str, models: tuple[Path, ...], line: str):
     """Labels and per-language tracks of ``models`` together: each window's smoothed scores averaged over the
-    members (recorded one after the other on the same streams; their labels must agree)."""
-    labels, total = ev.record_split(build, split, models[0], line=line)
-    for model in models[1:]:
+    members (recorded one after the other on the same streams; their labels must agree). A member named twice
+    counts twice but is recorded once."""
+    weights = Counter(models)
+    first = models[0]
+    labels, tracks = ev.record_split(build, split, first, line=line)
+    total = {language: {name: ev.Track(t.stream, t.times_s, weights[first] * t.smoothed) for name, t in by_name.items()}
+             for language, by_name in tracks.items()}
+    for model in list(weights)[1:]:
         found, tracks = ev.record_split(build, split, model, line=line)
         if found != labels:
-            raise ValueError(f"{model}: its labels {list(found)} are not {models[0]}'s {list(labels)}")
+            raise ValueError(f"{model}: its labels {list(found)} are not {first}'s {list(labels)}")
         for language, by_name in tracks.items():
             for name, track in by_name.items():
                 into = total[language][name]
                 if not np.array_equal(into.times_s, track.times_s):
-                    raise ValueError(f"{model}: its {language} {name} track is not timed as {models[0]}'s")
-                total[language][name] = ev.Track(into.stream, into.times_s, into.smoothed + track.smoothed)
+                    raise ValueError(f"{model}: its {language} {name} track is not timed as {first}'s")
+                total[language][name] = ev.Track(into.stream, into.times_s, into.smoothed + weights[model] * track.smoothed)
     if len(models) > 1:
         total = {language: {name: ev.Track(t.stream, t.times_s, t.smoothed / len(models)) for name, t in by_name.items()}
                  for language, by_name in total.items()}

@@ -151,15 +151,19 @@ def _two_models(monkeypatch, labels_of=lambda name: LABELS):
 
 
 def test_an_ensemble_averages_its_members_scores_window_by_window(monkeypatch):
-    _two_models(monkeypatch)
+    recorded = _two_models(monkeypatch)
     labels, a = ev.record_split(None, "val", sg.Path("a.tflite"))
     _, b = ev.record_split(None, "val", sg.Path("b.tflite"))
-    got_labels, both = sg.ensemble_tracks(None, "val", sg.members("a.tflite+b.tflite+b.tflite"), "noisy")
-    assert got_labels == labels
-    for language in ("en", "ko"):
-        for name in ("positive", "negative", "near_miss"):
-            want = (a[language][name].smoothed + 2 * b[language][name].smoothed) / 3
-            np.testing.assert_allclose(both[language][name].smoothed, want, rtol=1e-6)
+    for spec, weight_a, weight_b in (("a.tflite+b.tflite+b.tflite", 1, 2), ("b.tflite+a.tflite+b.tflite", 1, 2),
+                                     ("a.tflite+a.tflite+a.tflite+b.tflite", 3, 1)):
+        recorded.clear()
+        got_labels, both = sg.ensemble_tracks(None, "val", sg.members(spec), "noisy")
+        assert got_labels == labels
+        assert sorted(recorded) == [("a.tflite", "noisy"), ("b.tflite", "noisy")]  # a member named twice: recorded once
+        for language in ("en", "ko"):
+            for name in ("positive", "negative", "near_miss"):
+                want = (weight_a * a[language][name].smoothed + weight_b * b[language][name].smoothed) / (weight_a + weight_b)
+                np.testing.assert_allclose(both[language][name].smoothed, want, rtol=1e-6)
     # each member's false accept is out-voted by the other: none is left at any threshold of the grid above 0.7
     u = sg.units(labels, sg.ensemble_tracks(None, "val", sg.members("a.tflite+b.tflite"), "noisy")[1]["en"])
     assert u.false_accepts[ev.THRESHOLD_GRID.index(0.7):].sum() == 0
