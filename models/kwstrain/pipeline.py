@@ -335,7 +335,8 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     plan = preset.continue_train
     soft = None
     if teachers:
-        nets = [from_tflite(path, preset.shape)[0] for path in teachers]
+        loaded = {path: from_tflite(path, preset.shape)[0] for path in dict.fromkeys(teachers)}
+        nets = [loaded[path] for path in teachers]  # one named twice is loaded (and run) once, weighs twice
         started = time.monotonic()
         soft = distill_targets(nets, x, y, len(labels), teacher_weight)
         LOG.info("%d teachers' targets for %d windows in %.0f s", len(nets), len(y), time.monotonic() - started)

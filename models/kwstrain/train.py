@@ -125,12 +125,15 @@ def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: i
                     batch: int = 2048) -> np.ndarray:
     """Targets ``(1 - weight) * one-hot + weight * (the teachers' mean softmax)`` for the windows ``x`` (float16
     ``(n, num_classes)``): a student learns an ensemble's answers, its doubts included, in one network.
-    ``teachers`` are float Keras models (:func:`kwstrain.model.from_tflite`), run without augmentation."""
+    ``teachers`` are float Keras models (:func:`kwstrain.model.from_tflite`), run without augmentation; one
+    named twice weighs twice and is run once."""
     out = np.empty((len(y), num_classes), np.float16)
     eye = np.eye(num_classes, dtype=np.float32)
+    counts = {id(t): sum(u is t for u in teachers) for t in teachers}
+    distinct = list({id(t): t for t in teachers}.values())
     for start in range(0, len(y), batch):
         rows = x[start : start + batch].astype(np.float32)
-        probs = np.mean([_softmax(np.asarray(t(rows, training=False))) for t in teachers], axis=0)
+        probs = sum(counts[id(t)] * _softmax(np.asarray(t(rows, training=False))) for t in distinct) / len(teachers)
         out[start : start + batch] = (1.0 - weight) * eye[y[start : start + batch]] + weight * probs
     return out
 

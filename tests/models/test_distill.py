@@ -36,6 +36,7 @@ def test_targets_mix_the_labels_with_the_teachers_mean_answer():
     want = 0.3 * np.eye(3)[y] + 0.7 * (softmax(a.logits) + 2 * softmax(b.logits)) / 3
     np.testing.assert_allclose(got.astype(np.float64), want, atol=2e-3)
     assert got.dtype == np.float16 and not any(a.calls + b.calls)          # run as at inference
+    assert len(a.calls) == len(b.calls) == 3                                # batches of 2: b run once each
     np.testing.assert_array_equal(distill_targets([a, b], x, y, 3, weight=0.0), np.eye(3, dtype=np.float16)[y])
     np.testing.assert_allclose(distill_targets([a, b], x, y, 3, weight=1.0)[0].astype(np.float64), teachers,
                                atol=2e-3)
