@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,11 +130,10 @@ def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: i
     named twice weighs twice and is run once."""
     out = np.empty((len(y), num_classes), np.float16)
     eye = np.eye(num_classes, dtype=np.float32)
-    counts = {id(t): sum(u is t for u in teachers) for t in teachers}
-    distinct = list({id(t): t for t in teachers}.values())
+    counts = Counter(teachers)  # Keras models compare by identity: the same network named twice counts twice
     for start in range(0, len(y), batch):
         rows = x[start : start + batch].astype(np.float32)
-        probs = sum(counts[id(t)] * _softmax(np.asarray(t(rows, training=False))) for t in distinct) / len(teachers)
+        probs = sum(n * _softmax(np.asarray(t(rows, training=False))) for t, n in counts.items()) / len(teachers)
         out[start : start + batch] = (1.0 - weight) * eye[y[start : start + batch]] + weight * probs
     return out
 
