@@ -74,3 +74,35 @@ def test_rows_one_by_one_or_in_groups_fire_the_same(smooth_windows):
     assert fired == one_by_one  # same keyword, same score bit for bit, same time
     offline = detect_track(smooth(rows, smooth_windows), times, rule)
     assert [(d.keyword, d.time_s) for d in offline] == [(d.keyword, d.time_s) for d in one_by_one]
+
+
+def test_a_span_per_label_fires_the_same_in_any_grouping_and_offline():
+    rng = np.random.default_rng(21)
+    rows = rng.dirichlet([0.3, 0.3, 0.3], size=400)
+    times = np.arange(400) * 0.02
+    rule = ScoringRule(LABELS, (2.0, 0.6, 0.6), (1, 2, 7), 0.3)
+    assert rule.spans == (1, 2, 7)
+    single = ScoreSmoother(rule)
+    one_by_one = [d for r, t in zip(rows, times) if (d := single.update(r, t)) is not None]
+    assert {d.keyword for d in one_by_one} == {"a", "b"}
+    grouped = ScoreSmoother(rule)
+    fired, start = [], 0
+    for size in [3, 1, 64, 0, 9, 400]:
+        fired += grouped.update_many(rows[start : start + size], times[start : start + size])
+        start += size
+    assert fired == one_by_one  # bit for bit
+    offline = detect_track(smooth(rows, rule.spans), times, rule)
+    assert [(d.keyword, d.time_s) for d in offline] == [(d.keyword, d.time_s) for d in one_by_one]
+    # each column is its own moving mean: the same as smoothing that column alone with its span
+    smoothed = smooth(rows, (1, 2, 7))
+    for col, k in enumerate((1, 2, 7)):
+        assert np.allclose(smoothed[:, col], smooth(rows[:, [col]], k)[:, 0])
+
+
+def test_a_span_per_label_must_match_the_labels():
+    with pytest.raises(ValueError, match="differ in length"):
+        ScoringRule(LABELS, (2.0, 0.5, 0.5), (3, 3), 1.0)
+    with pytest.raises(ValueError, match=">= 1"):
+        ScoringRule(LABELS, (2.0, 0.5, 0.5), (3, 0, 3), 1.0)
+    with pytest.raises(ValueError, match="2 smoothing spans for 3 columns"):
+        smooth(np.zeros((5, 3)), (1, 2))

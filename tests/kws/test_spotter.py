@@ -117,3 +117,32 @@ def test_factory_errors_name_the_problem(tmp_path: Path):
     broken.with_suffix(".json").write_text(default_model_path().with_suffix(".json").read_text())
     with pytest.raises(ModelError, match="broken.tflite"):
         build_detector(None, {}, broken, 1.0)
+
+
+@needs_espeak
+def test_a_keyword_with_its_own_span_in_the_model_json(tmp_path: Path):
+    import json
+    import shutil
+
+    model = tmp_path / "m.tflite"
+    shutil.copy(default_model_path(), model)
+    meta = json.loads(default_model_path().with_suffix(".json").read_text())
+    meta["smooth_windows_by_keyword"] = {"ko_gaesaekki": 3}
+    model.with_suffix(".json").write_text(json.dumps(meta))
+    detector = build_detector(None, {}, model, 1.0)
+    spans = dict(zip(detector.rule.labels, detector.rule.spans))
+    assert spans["ko_gaesaekki"] == 3 and spans["ko_ssibal"] == meta["smooth_windows"]
+    audio = speak(tmp_path, "개새끼", "ko")
+    whole = detector.process(audio)
+    assert [d.keyword for d in whole] == ["ko_gaesaekki"]
+    detector.reset()
+    parts = []
+    for start in range(0, audio.size, 160):
+        parts += detector.process(audio[start : start + 160])
+    assert parts == whole
+    for bad, why in (({"xx_nope": 3}, "not a keyword of the model"), ({"ko_jiral": 0}, "whole number"),
+                     ({"ko_jiral": 2.5}, "whole number"), ([3], "not a table")):
+        meta["smooth_windows_by_keyword"] = bad
+        model.with_suffix(".json").write_text(json.dumps(meta))
+        with pytest.raises(ModelError, match=why):
+            build_detector(None, {}, model, 1.0)

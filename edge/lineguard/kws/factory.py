@@ -66,6 +66,6 @@ def build_detector(enabled_keywords: list[str] | None, thresholds: dict[str, flo
         raise ConfigError("kws", [("enabled_keywords", f"{path.name} was not trained for {', '.join(missing)}")])
     rule = ScoringRule(meta.labels, _thresholds(meta.labels, enabled, dict(thresholds), meta.thresholds,
                                                 meta.default_threshold),
-                       smooth_windows=meta.smooth_windows, refractory_s=float(refractory_s))
+                       smooth_windows=meta.spans(), refractory_s=float(refractory_s))
     LOG.info("keyword spotter %s: %d keywords enabled", path.name, len(enabled))
     return TFLiteSpotter(make_interpreter(path, num_threads=num_threads), meta, rule)

@@ -292,7 +292,7 @@ def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, bu
         decision = None
     report = {
         "calls": len(calls), "hours": round(hours, 4), "channel": channel, "budget_per_hour": budget,
-        "confidence": confidence, "smooth_windows": rule.smooth_windows, "refractory_s": rule.refractory_s,
+        "confidence": confidence, "smooth_windows": _smoothing(rule), "refractory_s": rule.refractory_s,
         "enabled_keywords": [rule.labels[i] for i in live_labels(rule)],
         "current": {"thresholds": live, "false_alarms": len(current),
                     "per_hour": len(current) / hours if hours else None,
@@ -310,6 +310,13 @@ def check(call_paths: list[Path], settings, *, clips_dir: Path | None = None, bu
         "skipped": skipped,
     }
     return report, skipped
+
+
+def _smoothing(rule: ScoringRule) -> str:
+    """``"14"``, or ``"14 (en_fuck 5, en_shit 7)"`` where live keywords have spans of their own."""
+    common = max(set(rule.spans), key=rule.spans.count)
+    own = [f"{rule.labels[i]} {rule.spans[i]}" for i in live_labels(rule) if rule.spans[i] != common]
+    return f"{common}" + (f" ({', '.join(own)})" if own else "")
 
 
 def render(report: dict) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,13 @@ class ModelMetadata:
     default_threshold: float
     thresholds: dict[str, float]
     output: str = "probabilities"  # or "logits": the runtime applies softmax
+    smooth_windows_by_keyword: dict[str, int] = field(default_factory=dict)  # spans other than smooth_windows
+
+    def spans(self) -> int | tuple[int, ...]:
+        """The smoothing of :class:`ScoringRule`: one span, or one per label where some keyword has its own."""
+        if not self.smooth_windows_by_keyword:
+            return self.smooth_windows
+        return tuple(self.smooth_windows_by_keyword.get(label, self.smooth_windows) for label in self.labels)
 
     @classmethod
     def load(cls, path: Path) -> "ModelMetadata":
@@ -59,11 +66,26 @@ class ModelMetadata:
                 default_threshold=float(data["default_threshold"]),
                 thresholds={str(k): float(v) for k, v in data.get("thresholds", {}).items()},
                 output=str(data.get("output", "probabilities")),
+                smooth_windows_by_keyword=_spans_by_keyword(data, path),
             )
         except FileNotFoundError:
             raise ModelError(f"{path}: model metadata file not found") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{path}: invalid model metadata ({exc!r})") from None
+
+
+def _spans_by_keyword(data: dict, path: Path) -> dict[str, int]:
+    spans = data.get("smooth_windows_by_keyword", {})
+    if not isinstance(spans, dict):
+        raise ValueError("smooth_windows_by_keyword is not a table of keyword: windows")
+    out = {}
+    for label, k in spans.items():
+        if label not in data["labels"][1:]:
+            raise ValueError(f"smooth_windows_by_keyword names {label!r}, not a keyword of the model")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"smooth_windows_by_keyword[{label!r}] = {k!r}: not a whole number of windows >= 1")
+        out[str(label)] = k
+    return out
 
 
 def _priming_frames(meta: ModelMetadata) -> np.ndarray:
