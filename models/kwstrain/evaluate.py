@@ -443,6 +443,13 @@ def plot_det(results: dict[str, list[dict]], chosen: float, operating: dict[str,
 
 
 
+def smoothing_of(model: Path) -> dict:
+    """The smoothing the model's ``.json`` sets: its span, and the keywords' own (``kwstrain.spans``)."""
+    meta = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
+    return {"smooth_windows": meta.get("smooth_windows"),
+            "smooth_windows_by_keyword": meta.get("smooth_windows_by_keyword", {})}
+
+
 def evaluate_line(args: argparse.Namespace, line: str, out: Path, labels, val_by_line: dict, thresholds: dict,
                   shared: float, method: str, cross: dict) -> dict:
     """Test (and report) the model on one line at the thresholds chosen on val; writes ``out``."""
@@ -458,7 +465,7 @@ def evaluate_line(args: argparse.Namespace, line: str, out: Path, labels, val_by
                "test": operating_point(labels, test_tracks, thresholds),
                "val": operating_point(labels, val_tracks, thresholds),
                "val_by_line": {name: operating_point(labels, t, thresholds) for name, t in val_by_line.items()},
-               "test_shared_threshold": at(test), "val_cross_check": cross}
+               "test_shared_threshold": at(test), "val_cross_check": cross, **smoothing_of(args.model)}
     summary["test_by_voice"] = breakdown_by_voice(args.build, "test", args.model, thresholds, line=line)
     if (args.build / "clips_test3.npz").exists():  # the held-out neural voice alone (also inside "test")
         labels, neural_tracks = record_split(args.build, "test3", args.model, line=line)
