@@ -21,8 +21,10 @@ single span, by the same number, on SPLIT: the held-out view of what the choice 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,40 +79,62 @@ def choice(labels: tuple[str, ...], raw_by_line: list[dict], spans: tuple[int, .
 
 
 def choose(labels: tuple[str, ...], raw_by_line: list[dict], start: int, candidates=CANDIDATES,
-           passes: int = 2) -> tuple[tuple[int, ...], list[dict]]:
-    """Coordinate descent from ``start`` for every keyword: per keyword, the candidate span with the lowest
-    :func:`choice` (a change only when strictly lower), up to ``passes`` rounds or until none changes."""
+           passes: int = 2, by: str = "keyword") -> tuple[tuple[int, ...], list[dict]]:
+    """Coordinate descent from ``start`` for every keyword (``by="language"``: one span shared by each
+    language's keywords): per keyword or language, the candidate span with the lowest :func:`choice` (a change
+    only when strictly lower), up to ``passes`` rounds or until none changes."""
+    if by == "keyword":
+        groups = {label: [i] for i, label in enumerate(labels) if i}
+    elif by == "language":
+        groups = {}
+        for i, label in enumerate(labels[1:], 1):
+            groups.setdefault(label.split("_", 1)[0], []).append(i)
+    else:
+        raise ValueError(f"by={by!r}: keyword or language")
     spans = [start] * len(labels)
     best = choice(labels, raw_by_line, tuple(spans))
     log = [{"step": "start", "spans": start, "choice": best}]
     LOG.info("start: %d windows for every keyword, %.2f%%", start, 100 * best)
     for rnd in range(passes):
         changed = False
-        for i in range(1, len(labels)):
+        for name, members in groups.items():
+            now = spans[members[0]]
             for k in candidates:
-                if k == spans[i]:
+                if k == now:
                     continue
-                trial = tuple(spans[:i] + [k] + spans[i + 1:])
-                value = choice(labels, raw_by_line, trial)
+                trial = list(spans)
+                for i in members:
+                    trial[i] = k
+                value = choice(labels, raw_by_line, tuple(trial))
                 if value < best - 1e-12:
-                    LOG.info("pass %d: %s %d -> %d windows: %.2f%% -> %.2f%%", rnd + 1, labels[i], spans[i], k,
-                             100 * best, 100 * value)
-                    log.append({"step": f"pass {rnd + 1}", "keyword": labels[i], "from": spans[i], "to": k,
-                                "choice": value})
-                    spans[i], best, changed = k, value, True
+                    LOG.info("pass %d: %s %d -> %d windows: %.2f%% -> %.2f%%", rnd + 1, name, now, k, 100 * best,
+                             100 * value)
+                    log.append({"step": f"pass {rnd + 1}", "keyword": name, "from": now, "to": k, "choice": value})
+                    spans, best, now, changed = trial, value, k, True
         if not changed:
             break
     return tuple(spans), log
 
 
-def _record_all(build: Path, split: str, model: Path, lines: list[str], workers: int):
-    jobs = [(build, split, model, line) for line in lines]
-    if workers > 1:
+def _record_all(build: Path, split: str, model: Path, lines: list[str], workers: int, cache: Path | None = None):
+    """Labels and, per line, the raw tracks of ``split`` (kept in ``cache``, keyed by the model file's digest,
+    split and line, when given)."""
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
+    paths = {line: cache / f"raw-{digest}-{split}-{line}.pkl" for line in lines} if cache else {}
+    todo = [line for line in lines if not (cache and paths[line].exists())]
+    jobs = [(build, split, model, line) for line in todo]
+    if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            done = list(pool.map(record_raw, jobs))
+            done = dict(zip(todo, pool.map(record_raw, jobs)))
     else:
-        done = [record_raw(job) for job in jobs]
-    return done[0][0], [raw for _, raw in done]
+        done = {line: record_raw(job) for line, job in zip(todo, jobs)}
+    for line in lines:
+        if line in done and cache:
+            cache.mkdir(parents=True, exist_ok=True)
+            paths[line].write_bytes(pickle.dumps(done[line], protocol=pickle.HIGHEST_PROTOCOL))
+        elif line not in done:
+            done[line] = pickle.loads(paths[line].read_bytes())
+    return done[lines[0]][0], [done[line][1] for line in lines]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", nargs="+", choices=sorted(ev.LINES), default=["noisy", "quiet"])
     parser.add_argument("--candidates", type=int, nargs="+", default=list(CANDIDATES))
     parser.add_argument("--passes", type=int, default=2)
+    parser.add_argument("--by", choices=["keyword", "language"], default="keyword",
+                        help="a span per keyword, or one per language")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the raw tracks here (a model recorded once)")
     parser.add_argument("--out", type=Path, default=ev.MODELS_DIR / "eval" / "spans_val.json",
                         help="where the choice and its steps are written")
     parser.add_argument("--write", action="store_true",
@@ -142,16 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.spans is None:
             parser.error("--check needs --spans FILE (written by a choice on val)")
         chosen = json.loads(args.spans.read_text(encoding="utf-8"))
-        labels, raw_by_line = _record_all(args.build, args.check, args.model, args.lines, args.workers)
+        labels, raw_by_line = _record_all(args.build, args.check, args.model, args.lines, args.workers, args.cache)
         spans = tuple(chosen["by_keyword"].get(label, start) for label in labels)
         single, own = choice(labels, raw_by_line, (start,) * len(labels)), choice(labels, raw_by_line, spans)
         print(f"{args.check}, lines {' + '.join(args.lines)}: {start} windows for every keyword {100 * single:.2f}%, "
               f"the spans chosen on {chosen['split']} {100 * own:.2f}% ({100 * (own - single):+.2f} points)")
         return 0
-    labels, raw_by_line = _record_all(args.build, "val", args.model, args.lines, args.workers)
-    spans, steps = choose(labels, raw_by_line, start, tuple(args.candidates), args.passes)
+    labels, raw_by_line = _record_all(args.build, "val", args.model, args.lines, args.workers, args.cache)
+    spans, steps = choose(labels, raw_by_line, start, tuple(args.candidates), args.passes, args.by)
     by_keyword = {label: k for label, k in zip(labels[1:], spans[1:]) if k != start}
-    result = {"model": str(args.model), "split": "val", "lines": args.lines, "start": start,
+    result = {"model": str(args.model), "split": "val", "lines": args.lines, "by": args.by, "start": start,
               "candidates": args.candidates, "by_keyword": by_keyword, "choice_start": steps[0]["choice"],
               "choice": steps[-1]["choice"], "steps": steps}
     args.out.parent.mkdir(parents=True, exist_ok=True)

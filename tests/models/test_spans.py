@@ -54,3 +54,15 @@ def test_dropping_rows_under_the_grid_keeps_the_units():
     tracks = {name: ev.Track(t.stream, t.times_s, ev.smooth(t.smoothed, 5)) for name, t in raw["ko"].items()}
     full = sp.sig.units(LABELS, tracks)
     assert np.array_equal(fast.hits, full.hits) and np.array_equal(fast.false_accepts, full.false_accepts)
+
+
+def test_a_span_per_language_moves_all_of_a_languages_keywords_together():
+    labels = ("_none", "en_fuck", "en_shit", "ko_jiral")
+    raw = {"en": _language("en_fuck", 3, []), "ko": _language("ko_jiral", 20, [30.0 + 60 * i for i in range(29)])}
+    for by_name in raw.values():  # one more column, en_shit, never answered
+        for name, t in by_name.items():
+            scores = np.insert(t.smoothed, 2, 0.0, axis=1)
+            by_name[name] = ev.Track(t.stream, t.times_s, scores)
+    spans, steps = sp.choose(labels, [raw], 14, candidates=(3, 7, 14), by="language")
+    assert spans == (14, 3, 3, 14)
+    assert [s["keyword"] for s in steps[1:]] == ["en"]
