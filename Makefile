@@ -57,7 +57,7 @@ KWS_BUILD := models/build
 # averaged with its start (round 7); that once more with the keywords' rhymes (train20) added, mining in runs
 # of sentences, and averaged with its start (round 9); that continued three times with the keywords' own
 # clips (train2: English only, Korean only, both; round 17) and the three averaged, the both-languages copy
-# twice (round 18: v51, shipped); a smoothing span per keyword chosen on val (kwstrain.spans); evaluated on both lines. (Continue copies one after the other: round 7 alone peaks
+# twice (round 18: v51, shipped); evaluated on both lines. (Continue copies one after the other: round 7 alone peaks
 # at ~17 GB.)
 SOUP_COPIES  := noisy:0.85:0 quieter:0.6:0 quiet:0.3:0 mid:0.45:1
 ROUND3       := noisy:0.85:0 quiet:0.3:0
@@ -124,7 +124,6 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 	$(KWS_PY) -m kwstrain.pipeline soup $(ROUND9) train2 --soup $(KWS_BUILD)/r17-en/lineguard_kws.tflite \
 		$(KWS_BUILD)/r17-ko/lineguard_kws.tflite $(KWS_BUILD)/r17-both/lineguard_kws.tflite \
 		$(KWS_BUILD)/r17-both/lineguard_kws.tflite
-	$(KWS_PY) -m kwstrain.spans --write
 	$(KWS_PY) -m kwstrain.evaluate --write-threshold --line noisy quiet
 
 # Distillation (EXPERIMENTS.md, "Ensembles of v51's parts and the later copies"): five copies trained apart from
