@@ -66,3 +66,14 @@ def test_a_span_per_language_moves_all_of_a_languages_keywords_together():
     spans, steps = sp.choose(labels, [raw], 14, candidates=(3, 7, 14), by="language")
     assert spans == (14, 3, 3, 14)
     assert [s["keyword"] for s in steps[1:]] == ["en"]
+
+
+def test_the_two_fold_check_scores_each_halfs_choice_on_the_other():
+    raw = {"en": _language("en_fuck", 3, []), "ko": _language("ko_jiral", 20, [30.0 + 60 * i for i in range(29)])}
+    first, second = sp.half(raw, True), sp.half(raw, False)
+    assert len(first["en"]["positive"].stream.spans) == len(second["en"]["positive"].stream.spans) == 10
+    assert first["ko"]["negative"].stream.duration_s == second["ko"]["negative"].stream.duration_s == 900.0
+    result = sp.two_fold(LABELS, [raw], 14, candidates=(3, 7, 14))
+    # the brief English answers are brief in both halves: each half's choice holds on the other
+    assert [f["by_keyword"] for f in result["folds"]] == [{"en_fuck": 3}, {"en_fuck": 3}]
+    assert result["held_out_difference"] < -0.4
