@@ -4,11 +4,11 @@ Pure logic with no model and no clock, shared by the streaming spotter and the
 evaluation script (which sweeps thresholds over recorded score tracks).
 
 Rule: the score of a keyword is the mean of its last ``smooth_windows``
-window scores (one span for every keyword, or one per label: a short word the
-model answers for a few windows keeps its peak over a shorter span). A detection fires on the first window where some enabled
-keyword's smoothed score reaches its threshold (the keyword with the highest
-score over threshold wins), unless a detection fired less than
-``refractory_s`` earlier (any keyword: one utterance, one detection).
+window scores (one span for every keyword, or one per label). A detection
+fires on the first window where some enabled keyword's smoothed score reaches
+its threshold (the keyword with the highest score over threshold wins), unless
+a detection fired less than ``refractory_s`` earlier (any keyword: one
+utterance, one detection).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class ScoringRule:
     def __post_init__(self) -> None:
         if len(self.labels) != len(self.thresholds):
             raise ValueError("labels and thresholds differ in length")
-        if not isinstance(self.smooth_windows, int) and len(self.smooth_windows) != len(self.labels):
+        if not isinstance(self.smooth_windows, (int, np.integer)) and len(self.smooth_windows) != len(self.labels):
             raise ValueError("labels and smooth_windows differ in length")
         if min(self.spans) < 1:
             raise ValueError("smooth_windows must be >= 1")
@@ -40,8 +40,8 @@ class ScoringRule:
     @property
     def spans(self) -> tuple[int, ...]:
         """The smoothing span of every label."""
-        if isinstance(self.smooth_windows, int):
-            return (self.smooth_windows,) * len(self.labels)
+        if isinstance(self.smooth_windows, (int, np.integer)):
+            return (int(self.smooth_windows),) * len(self.labels)
         return tuple(int(k) for k in self.smooth_windows)
 
 
