@@ -77,3 +77,11 @@ def test_the_two_fold_check_scores_each_halfs_choice_on_the_other():
     # the brief English answers are brief in both halves: each half's choice holds on the other
     assert [f["by_keyword"] for f in result["folds"]] == [{"en_fuck": 3}, {"en_fuck": 3}]
     assert result["held_out_difference"] < -0.4
+
+
+def test_cli_names_a_missing_clip_set(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        sp.main(["--build", str(tmp_path), "--out", str(tmp_path / "spans.json")])
+    assert f"{tmp_path}: no clip set for val (clips_val.npz)" in capsys.readouterr().err
