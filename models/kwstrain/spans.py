@@ -201,9 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.model}: no such model file")
     if any(k < 1 for k in args.candidates):
         parser.error("--candidates: spans are whole numbers of windows >= 1")
-    for split in (args.check or "val",):
-        if not (args.build / f"clips_{split}.npz").is_file():
-            parser.error(f"{args.build}: no clip set for {split} (clips_{split}.npz): run `make data`")
+    split = args.check or "val"
+    if not (args.build / f"clips_{split}.npz").is_file():
+        parser.error(f"{args.build}: no clip set for {split} (clips_{split}.npz): run `make data`")
     meta_path = args.model.with_suffix(".json")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     start = int(meta["smooth_windows"])
