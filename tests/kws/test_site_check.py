@@ -244,3 +244,9 @@ def test_encrypted_recording_is_read_a_record_at_a_time(tmp_path: Path, rate_hz:
         np.testing.assert_array_equal(next(stream), chunks[0])
         with pytest.raises(CryptoError, match="fails authentication"):
             list(stream)
+
+
+def test_the_report_names_live_keywords_with_spans_of_their_own():
+    assert sc._smoothing(RULE) == "1"
+    rule = ScoringRule(LABELS, (2.0, 0.98, 0.98, 2.0), smooth_windows=(14, 14, 5, 3), refractory_s=1.0)
+    assert sc._smoothing(rule) == "14 (en_b 5)"  # en_off is disabled: not reported
