@@ -471,6 +471,9 @@ def evaluate_line(args: argparse.Namespace, line: str, out: Path, labels, val_by
         labels, neural_tracks = record_split(args.build, "test3", args.model, line=line)
         summary["test3"] = operating_point(labels, neural_tracks, thresholds)
         (out / "det_test3.json").write_text(json.dumps(det_rows(labels, neural_tracks), indent=1) + "\n")
+    if (args.build / "clips_test_mbrola.npz").exists():  # MBROLA's held-out voice (us3), reported alone
+        labels, mbrola_tracks = record_split(args.build, "test_mbrola", args.model, line=line)
+        summary["test_mbrola"] = operating_point(labels, mbrola_tracks, thresholds)
     if (args.build / "clips_test_wide.npz").exists():  # other kinds of text, reported alone (not in "test")
         labels, wide_tracks = record_split(args.build, "test_wide", args.model, line=line)
         summary["test_wide"] = out_of_domain(labels, wide_tracks, thresholds, shared)
@@ -496,6 +499,10 @@ def log_summary(line: str, summary: dict, cross: dict, shared: float) -> None:
                  "latency p50 %.2f s p95 %.2f s", line, lang, method, 100 * row["frr"], row["keywords"] - row["hits"],
                  row["keywords"], row["false_accepts"], row["negative_hours"], row["fa_per_hour"],
                  row["near_miss_fa"], row["latency_p50_s"], row["latency_p95_s"])
+    for lang, row in summary.get("test_mbrola", {}).items():
+        LOG.info("%s line, test_mbrola %s (MBROLA us3, alone): FRR %.1f%% (%d/%d), FA %d in %.2f h = %.2f/h", line,
+                 lang, 100 * row["frr"], row["keywords"] - row["hits"], row["keywords"], row["false_accepts"],
+                 row["negative_hours"], row["fa_per_hour"])
     for lang, row in summary.get("test_wide", {}).items():
         LOG.info("%s line, test_wide %s (other kinds of text): FA %d in %.2f h = %.2f/h at the operating thresholds "
                  "%s, %d at the shared %.4g", line, lang, row["operating"]["false_accepts"], row["hours"],

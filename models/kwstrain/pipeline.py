@@ -142,9 +142,10 @@ PRESETS = {
             # voices and sixteen European speakers with an accent for English, the native Korean hn1 for Korean;
             # keywords, near misses and conversation; ~0.03 CPU-s per clip
             "train25": synthdata.SplitPlan(150, 600, near_miss_voices=3, neural="mbrola"),
-            # its held-out English voices: en1 (British) in val, us3 (American) in test; Korean has no second voice
-            "val6": synthdata.SplitPlan(25, 300, near_miss_voices=1, neural="mbrola", languages=("en",)),
-            "test6": synthdata.SplitPlan(50, 600, near_miss_voices=1, neural="mbrola", languages=("en",)),
+            # its held-out English voices: en1 (British) in val, us3 (American) in test; Korean has no second voice.
+            # Named <base>_<name>, so they are not merged into val and test: kwstrain.foreign and evaluate read them
+            "val_mbrola": synthdata.SplitPlan(25, 300, near_miss_voices=1, neural="mbrola", languages=("en",)),
+            "test_mbrola": synthdata.SplitPlan(50, 600, near_miss_voices=1, neural="mbrola", languages=("en",)),
             # the more pool's val texts (862 English, 562 Korean), three val voices each: new sentences for the
             # threshold choice, which rested on 594 English and 382 Korean val sentences
             "val5": synthdata.SplitPlan(0, 0, voices_per_sentence=3, near_miss_voices=0, texts="more"),

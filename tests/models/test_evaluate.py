@@ -314,3 +314,15 @@ def test_cli_evaluates_both_lines_in_one_run_recording_val_once(monkeypatch, tmp
     assert noisy["threshold"] == quiet["threshold"] == 0.993  # one choice for both lines
     assert noisy["test"]["en"]["false_accepts"] == 0 and quiet["test"]["en"]["false_accepts"] == 1
     assert (out / "quiet" / "det_curve.png").is_file() and (out / "quiet" / "det_val.json").is_file()
+
+
+def test_cli_reports_the_held_out_mbrola_voice_alone(monkeypatch, tmp_path: Path):
+    # with MBROLA's test voice synthesized (clips_test_mbrola.npz), it is recorded and reported on its own,
+    # at the thresholds chosen on val, and not mixed into "test"; its conversation fires at 0.999 (above 0.993)
+    seen, model = _cli_over(monkeypatch, tmp_path, {("val", "noisy"): 0.95, ("val", "quiet"): 0.99,
+                                                    ("test", "noisy"): 0.5, ("test_mbrola", "noisy"): 0.999})
+    (tmp_path / "clips_test_mbrola.npz").write_bytes(b"")  # only its presence is read here
+    assert ev.main(["--build", str(tmp_path), "--model", str(model), "--out", str(tmp_path / "eval")]) == 0
+    assert ("test_mbrola", "noisy") in seen
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["test_mbrola"]["en"]["false_accepts"] == 1 and metrics["test"]["en"]["false_accepts"] == 0

@@ -89,8 +89,8 @@ def test_split_roles_keep_the_held_out_voices_out_of_training():
 
 def test_held_out_mbrola_splits_plan_english_only():
     keywords = load_keywords()
-    plan = pipeline.PRESETS["full"].splits["val6"]
-    jobs = synthdata.plan_jobs(keywords, "val6", plan)
+    plan = pipeline.PRESETS["full"].splits["val_mbrola"]
+    jobs = synthdata.plan_jobs(keywords, "val_mbrola", plan)
     assert jobs and {j.language for j in jobs} == {"en"}
     assert {j.voice.name for j in jobs} == {"en1"}
     assert {j.label for j in jobs} >= {k.id for k in keywords if k.language == "en"}
