@@ -37,7 +37,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-# voice -> (language, sex); "<db>-en" reads English with the accent of db's language
+# voice -> the speaker's sex; "<db>-en" reads English with the accent of db's language
 NATIVE_EN = {"us1": "f", "us2": "m", "us3": "m", "en1": "m"}
 ACCENTED_EN = {"af1-en": "m", "de1-en": "f", "de2-en": "m", "de3-en": "f", "de4-en": "m", "de5-en": "f",
                "de6-en": "m", "fr1-en": "m", "fr4-en": "f", "gr2-en": "m", "hu1-en": "f", "nl2-en": "m",
@@ -325,6 +325,6 @@ def synthesize_wav(text: str, name: str, speed_wpm: int, pitch: int, home: Path,
     return subprocess.run(cmd, input=text.encode(), capture_output=True, check=True, timeout=60, env=env).stdout
 
 
-def available(home: Path | None = None) -> bool:
+def available() -> bool:
     """The engine can run here: espeak-ng, dpkg-deb and apt-get (to fetch MBROLA) are on PATH."""
     return all(shutil.which(c) for c in ("espeak-ng", "dpkg-deb", "apt-get"))
