@@ -43,6 +43,7 @@ ACCENTED_EN = {"af1-en": "m", "de1-en": "f", "de2-en": "m", "de3-en": "f", "de4-
                "de6-en": "m", "fr1-en": "m", "fr4-en": "f", "gr2-en": "m", "hu1-en": "f", "nl2-en": "m",
                "pl1-en": "f", "ro1-en": "m", "sw1-en": "m", "sw2-en": "f"}
 KOREAN = {"hn1": "m"}
+ALL_VOICES = (*NATIVE_EN, *ACCENTED_EN, *KOREAN)
 # the split roles: one native English voice held out for val, another for test; the rest train
 SPLIT_VOICES = {"train": {"en": ("us1", "us2", *ACCENTED_EN), "ko": tuple(KOREAN)},
                 "val": {"en": ("en1",), "ko": ()},
@@ -58,8 +59,7 @@ def database(voice: str) -> str:
 
 def packages(voices=None) -> list[str]:
     """The Debian packages for ``voices`` (default: every voice here), the program first."""
-    voices = voices or [*NATIVE_EN, *ACCENTED_EN, *KOREAN]
-    return ["mbrola", *sorted({f"mbrola-{database(v)}" for v in voices})]
+    return ["mbrola", *sorted({f"mbrola-{database(v)}" for v in voices or ALL_VOICES})]
 
 
 def root_of(home: Path) -> Path:
@@ -77,8 +77,11 @@ def fetch(root: Path, voices=None) -> None:
     """Download and unpack MBROLA and the databases of ``voices`` into ``root`` (``root/usr/bin/mbrola``,
     ``root/usr/share/mbrola/<db>/<db>``), skipping what is there. A failure names the package and apt's
     message."""
-    wanted = [p for p in packages(voices)
-              if not (root / ("usr/bin/mbrola" if p == "mbrola" else f"usr/share/mbrola/{p[7:]}/{p[7:]}")).exists()]
+    def unpacked(package: str) -> Path:
+        db = package.removeprefix("mbrola-")
+        return root / ("usr/bin/mbrola" if package == "mbrola" else f"usr/share/mbrola/{db}/{db}")
+
+    wanted = [p for p in packages(voices) if not unpacked(p).exists()]
     if not wanted:
         return
     state = root / "apt"
@@ -114,7 +117,7 @@ def prepare(home: Path, voices=None) -> None:
     fetch(root, voices)
     data = home / "espeak-ng-data"
     (data / "mbrola").mkdir(exist_ok=True)
-    for voice in voices or [*NATIVE_EN, *ACCENTED_EN, *KOREAN]:
+    for voice in voices or ALL_VOICES:
         db = database(voice)
         link = data / "mbrola" / db
         if not link.exists():
