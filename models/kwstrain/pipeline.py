@@ -142,6 +142,10 @@ PRESETS = {
             # voices and sixteen European speakers with an accent for English, the native Korean hn1 for Korean;
             # keywords, near misses and conversation; ~0.03 CPU-s per clip
             "train25": synthdata.SplitPlan(150, 600, near_miss_voices=3, neural="mbrola"),
+            # the same voices with two fifths of train25's keyword clips and every base training
+            # sentence (4,145 English, 2,585 Korean): a voice that reads mostly keywords may teach "this voice -> a
+            # keyword", which the conversation in the same voices should take away (EXPERIMENTS.md, "MBROLA again")
+            "train26": synthdata.SplitPlan(60, 0, near_miss_voices=3, neural="mbrola"),
             # its held-out English voices: en1 (British) in val, us3 (American) in test; Korean has no second voice.
             # Named <base>_<name>, so they are not merged into val and test: kwstrain.foreign and evaluate read them
             "val_mbrola": synthdata.SplitPlan(25, 300, near_miss_voices=1, neural="mbrola", languages=("en",)),

@@ -68,6 +68,7 @@ SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000, "train2": 1500,  # trai
                "train23": 1730,  # festival's Russian and Hindi men, accented
                "train24": 1740,  # new speakers morphed from the recorded training voices (kwstrain.morph)
                "train25": 1760, "val_mbrola": 2950, "test_mbrola": 3960,  # MBROLA's recorded diphone voices (kwstrain.mbrola_voice)
+               "train26": 1770,  # MBROLA again: fewer keyword clips, every training sentence
                "val5": 2900, "test5": 3950,  # the more pool's val / test texts in three voices of their split each
                "test_wide": 3900}  # the wide pool's test texts in test voices: false accepts on other kinds of text
 # flite has no voice to spare for val (awb_time is a talking clock: it speaks only times of day)
