@@ -136,7 +136,8 @@ model: data  ## train, quantize and evaluate the keyword model from nothing (mod
 DISTILL     := $(KWS_BUILD)/distill
 V50_COMMIT  := bef5833
 ROUND17     := $(ROUND9) train2
-DISTILL_DATA := $(foreach s,train train7 train8 train13 train14 train15 train16 train17 train18 train19 train20 \
+# round 17's clip sets and val's: what the distill and round-plus runs read
+ROUND17_DATA := $(foreach s,train train7 train8 train13 train14 train15 train16 train17 train18 train19 train20 \
 	train2 val val2 val3 val4 val5,$(KWS_BUILD)/clips_$(s).npz)
 TEACHERS    := $(foreach t,r17-en r17-ko r17-both r17-both r18 r21,$(DISTILL)/$(t)/lineguard_kws.tflite)
 
@@ -149,17 +150,17 @@ $(DISTILL)/v50.tflite:
 	git show $(V50_COMMIT):models/lineguard_kws.tflite > $@.part && mv $@.part $@ || \
 	{ rm -f $@.part; echo "make distill: v50 is read from commit $(V50_COMMIT); this checkout has no such history"; exit 1; }
 
-$(DISTILL)/r17-%/lineguard_kws.tflite: $(DISTILL)/v50.tflite | $(DISTILL_DATA)
+$(DISTILL)/r17-%/lineguard_kws.tflite: $(DISTILL)/v50.tflite | $(ROUND17_DATA)
 	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17)$(if $(filter both,$*),,@$*) --start $< --out $(@:.tflite=)
 
-$(DISTILL)/r18/lineguard_kws.tflite: $(DISTILL)/r17-both/lineguard_kws.tflite | $(DISTILL_DATA)
+$(DISTILL)/r18/lineguard_kws.tflite: $(DISTILL)/r17-both/lineguard_kws.tflite | $(ROUND17_DATA)
 	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) --start $< --out $(@:.tflite=)
 
-$(DISTILL)/r21/lineguard_kws.tflite: | $(DISTILL_DATA)
+$(DISTILL)/r21/lineguard_kws.tflite: | $(ROUND17_DATA)
 	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) --noise-prob 0.3 --start models/lineguard_kws.tflite \
 		--out $(@:.tflite=)
 
-$(DISTILL)/student/lineguard_kws.tflite: $(sort $(TEACHERS)) | $(DISTILL_DATA)
+$(DISTILL)/student/lineguard_kws.tflite: $(sort $(TEACHERS)) | $(ROUND17_DATA)
 	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) --start models/lineguard_kws.tflite --out $(@:.tflite=) \
 		--teachers $(TEACHERS) --teacher-weight 0.7
 
@@ -176,7 +177,7 @@ distill: $(STAMP) $(DISTILL)/student/lineguard_kws.tflite  ## an ensemble of fiv
 PLUS        ?= train25
 PLUS_DIR    := $(KWS_BUILD)/plus-$(or $(subst $(eval) ,-,$(strip $(PLUS))),none)
 
-$(PLUS_DIR)/copy/lineguard_kws.tflite: | $(DISTILL_DATA) $(foreach s,$(PLUS),$(KWS_BUILD)/clips_$(s).npz)
+$(PLUS_DIR)/copy/lineguard_kws.tflite: | $(ROUND17_DATA) $(foreach s,$(PLUS),$(KWS_BUILD)/clips_$(s).npz)
 	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) $(PLUS) --start models/lineguard_kws.tflite --out $(@:.tflite=)
 
 $(PLUS_DIR)/soup/lineguard_kws.tflite: $(PLUS_DIR)/copy/lineguard_kws.tflite

@@ -3,29 +3,17 @@ student from the shipped model towards all of them (checked on make's plan, with
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _plan(tmp_path: Path) -> list[str]:
-    build = tmp_path / "build"
-    # run from `make test` too: a nested make would inherit its flags and name the directories it enters
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    result = subprocess.run(["make", "--no-print-directory", "-n", "distill", f"KWS_BUILD={build}",
-                             f"STAMP={tmp_path / 'stamp'}"], cwd=ROOT, capture_output=True, text=True, check=True, env=env)
-    return [line.replace(str(build), "B") for line in result.stdout.replace("\\\n", " ").splitlines()]
+from tests.models.make_plan import make_plan
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_distill_plan(tmp_path: Path):
-    (tmp_path / "stamp").touch()
-    plan = _plan(tmp_path)
+    plan = make_plan("distill", tmp_path)
     continues = [line for line in plan if "kwstrain.pipeline continue" in line]
     out = {line.split("--out ")[1].split()[0]: line for line in continues}
     assert list(out) == ["B/distill/r17-both/lineguard_kws", "B/distill/r17-en/lineguard_kws",

@@ -3,26 +3,15 @@ with the shipped model, and compares both with it on val (checked on make's plan
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.models.make_plan import make_plan
+
 ROUND17 = ["train", "train7", "train8", "train13", "train14", "train15", "train16", "train17", "train18", "train19",
            "train20", "train2"]
-
-
-def _plan(tmp_path: Path, *assignments: str) -> list[str]:
-    build = tmp_path / "build"
-    (tmp_path / "stamp").touch()
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    result = subprocess.run(["make", "--no-print-directory", "-n", "round-plus", f"KWS_BUILD={build}",
-                             f"STAMP={tmp_path / 'stamp'}", *assignments], cwd=ROOT, capture_output=True, text=True,
-                            check=True, env=env)
-    return [" ".join(line.replace(str(build), "B").split()) for line in result.stdout.replace("\\\n", " ").splitlines()]
 
 
 def _splits(line: str) -> list[str]:
@@ -36,7 +25,7 @@ def _splits(line: str) -> list[str]:
     (("PLUS=",), [], "plus-none"),  # the control: round 17's sets as they are
 ])
 def test_round_plus_plan(tmp_path: Path, assignments, added, folder):
-    plan = _plan(tmp_path, *assignments)
+    plan = make_plan("round-plus", tmp_path, *assignments)
     data = [line.split("--splits ")[1] for line in plan if "kwstrain.pipeline data" in line]
     assert set(ROUND17 + added + ["val", "val2", "val3", "val4", "val5"]) <= set(data)
     copy, = [line for line in plan if "kwstrain.pipeline continue" in line]
