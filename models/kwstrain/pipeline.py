@@ -230,10 +230,10 @@ def _skipped_texts(keywords, preset: Preset, split: str, path: tuple[str, ...] =
     return frozenset(texts)
 
 
-def _cached_windows(path: Path, labels: list[str], build_fn) -> tuple[np.ndarray, np.ndarray]:
-    """Windows from ``path`` when it is newer than the split's clip files and has the same labels."""
-    clips = synthdata.split_files(path.parent, path.stem.split("_")[1])
-    if path.exists() and all(c.exists() and path.stat().st_mtime > c.stat().st_mtime for c in clips):
+def _cached_windows(path: Path, labels: list[str], sources: list[Path], build_fn) -> tuple[np.ndarray, np.ndarray]:
+    """Windows from ``path`` when it is newer than the clip files they are cut from (``sources``; a clip set
+    synthesized later that they do not read leaves them valid) and has the same labels."""
+    if path.exists() and all(c.exists() and path.stat().st_mtime > c.stat().st_mtime for c in sources):
         with np.load(path) as data:
             if list(data["labels"]) == labels:
                 LOG.info("reusing %s", path.name)
@@ -262,10 +262,11 @@ def _training_windows(build: Path, preset: Preset, labels: list[str], splits: tu
     noise = babble_bank(train_clips, count=12, seconds=8.0, seed=2)
     started = time.monotonic()
     tag = f"{zlib.crc32((repr(preset.windows) + repr(list(splits)) + features).encode(), clips_crc(train_clips)):08x}"
-    x, y = _cached_windows(build / f"windows_train_{tag}.npz", labels,
+    sources = [build / f"clips_{name}.npz" for name in dict.fromkeys(map(synthdata.split_base, splits))]
+    x, y = _cached_windows(build / f"windows_train_{tag}.npz", labels, sources,
                            lambda: build_windows_parallel(train_clips, labels, rirs, noise, preset.windows))
     val_plan = WindowPlan(augment_copies=1, positive_windows=1, non_speech_clips=50, seed=5)
-    xv, yv = _cached_windows(build / f"windows_val_{val_tag}.npz", labels,
+    xv, yv = _cached_windows(build / f"windows_val_{val_tag}.npz", labels, synthdata.split_files(build, "val"),
                              lambda: build_windows(val_clips, labels, make_rirs(max(2, preset.rirs // 4), seed=9),
                                                    babble_bank(val_clips, 4, 8.0, 3), val_plan))
     real = find_clips()

@@ -371,6 +371,39 @@ def test_cached_windows_follow_the_clips_not_the_split_names():
     assert clips_crc(_two_clips(audio, label="en_shit")) != same
 
 
+def test_cached_windows_stay_valid_when_another_clip_set_is_synthesized(tmp_path):
+    """The cache is checked against the clip files its windows are cut from: synthesizing a set they do
+    not read (``train25`` beside windows of ``train`` and ``train2``) keeps them; a newer source cuts again."""
+    import os
+
+    from kwstrain.pipeline import _cached_windows
+
+    labels = ["_none", "en_idiot"]
+    for name in ("train", "train2", "train25"):
+        (tmp_path / f"clips_{name}.npz").write_bytes(b"")
+    sources = [tmp_path / "clips_train.npz", tmp_path / "clips_train2.npz"]
+    cache = tmp_path / "windows_train_0000abcd.npz"
+    built = []
+
+    def build():
+        built.append(1)
+        return np.full((2, 3), len(built), np.float32), np.zeros(2, np.int64)
+
+    def age(path, seconds):
+        os.utime(path, (seconds, seconds))
+
+    for path in sources:
+        age(path, 1_000)
+    assert _cached_windows(cache, labels, sources, build)[0][0, 0] == 1
+    age(cache, 2_000)
+    age(tmp_path / "clips_train25.npz", 3_000)  # a set these windows do not read, synthesized later
+    assert _cached_windows(cache, labels, sources, build)[0][0, 0] == 1 and len(built) == 1
+    assert _cached_windows(cache, ["_none", "en_shit"], sources, build)[0][0, 0] == 2  # other labels: cut again
+    age(cache, 2_000)
+    age(sources[1], 3_000)  # one of its own sets synthesized again: cut again
+    assert _cached_windows(cache, labels, sources, build)[0][0, 0] == 3
+
+
 def test_a_training_split_can_be_weighted_by_repeating_it(tmp_path, capsys):
     """``train20*3`` reads train20's clips three times (more weight for a small set, such as the rhymes);
     a bad count is refused with the name, and the pipeline checks the split under the count."""
