@@ -88,6 +88,10 @@ def test_the_command_compares_models_and_records_each_once(tmp_path, monkeypatch
     assert sg.main(argv) == 0
     out = capsys.readouterr().out
     assert "shipped.tflite: 50.0%" in out and "better.tflite: 20.0%; difference -30.0 points" in out
+    # under each model, its FRR per language and line within 0.5 / 1 / 5 FA/h
+    assert ("  en noisy 50.0 / 50.0 / 50.0%, en quiet 50.0 / 50.0 / 50.0%, "
+            "ko noisy 50.0 / 50.0 / 50.0%, ko quiet 50.0 / 50.0 / 50.0%\n") in out
+    assert "  en noisy 20.0 / 20.0 / 20.0%, en quiet 20.0 / 20.0 / 20.0%, ko noisy 20.0 / 20.0 / 20.0%" in out
     assert len(recorded) == 4  # two models, two lines
     assert sg.main(argv) == 0  # the second time from the cache
     assert len(recorded) == 4 and capsys.readouterr().out == out
@@ -124,6 +128,16 @@ def test_joint_frr_runs_every_line_at_the_threshold_that_holds_on_all():
     assert sg.joint_frr([noisy, never], budgets=(0.5,))[:, 0] == pytest.approx([1.0, 1.0])
     # one line alone: its own best
     assert sg.joint_frr([noisy], budgets=(0.5, 5.0))[0] == pytest.approx(sg.best_frr(noisy, budgets=(0.5, 5.0)))
+
+
+def test_the_line_table_gives_each_line_at_its_own_best_or_at_the_joint_threshold():
+    noisy = _units({0: 10, 1: 9, 2: 8, 3: 6}, {0: 3, 1: 0, 2: 0, 3: 0})
+    quiet = _units({0: 10, 1: 10, 2: 9, 3: 8}, {0: 4, 1: 2, 2: 1, 3: 0})
+    per_line = [{"en": noisy}, {"en": quiet}]
+    # budgets 0.5 / 1 / 5 FA/h (0.5 h of conversation): noisy holds all three from threshold 1, quiet from 3 / 3 / 1
+    assert sg.line_table(per_line, ["noisy", "quiet"]) == "en noisy 10.0 / 10.0 / 10.0%, en quiet 20.0 / 20.0 / 0.0%"
+    assert sg.line_table(per_line, ["noisy", "quiet"], joint=True) == \
+        "en noisy 40.0 / 40.0 / 10.0%, en quiet 20.0 / 20.0 / 0.0%"
 
 
 def test_joint_choice_number_is_never_below_the_lines_own_best():
@@ -181,7 +195,8 @@ def test_the_command_scores_an_ensemble_candidate(tmp_path, monkeypatch, capsys)
             "--cache", str(tmp_path / "units")]
     assert sg.main(argv) == 0
     out = capsys.readouterr().out.splitlines()
-    number = {line.split(": ")[0]: float(line.split(": ")[1].split("%")[0]) for line in out[1:]}
+    number = {line.split(": ")[0]: float(line.split(": ")[1].split("%")[0]) for line in out[1:]
+              if not line.startswith("  ")}  # a model's per-line figures are indented under it
     assert number[f"{a}+{b}"] < number[str(a)] and number[f"{a}+{b}"] < number[str(b)]
     assert len(recorded) == 8  # a, the ensemble's two members, b; on two lines
     assert sg.main(argv) == 0 and len(recorded) == 8  # all three from the cache
