@@ -172,8 +172,8 @@ distill: $(STAMP) $(DISTILL)/student/lineguard_kws.tflite  ## an ensemble of fiv
 # added (default train25; `PLUS=` alone is the control, v51 continued on round 17's sets as they are), averaged
 # with v51 as the shipped rounds do, and both compared with v51 on val, written to KWS_BUILD/plus-<sets>/
 # significance.txt. Measured on a fresh 2-core machine: round 17's and val's clip sets 87 min, the continue ~40
-# min, the comparison ~10 min; every step writes a file, so a stopped run goes on where it stopped. It does not
-# replace the shipped model.
+# min, the comparison ~10 min (under an hour in all when round 17's clip sets are already built); every step writes a
+# file, so a stopped run goes on where it stopped. It does not replace the shipped model.
 PLUS        ?= train25
 PLUS_DIR    := $(KWS_BUILD)/plus-$(or $(subst $(eval) ,-,$(strip $(PLUS))),none)
 
