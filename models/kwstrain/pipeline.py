@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import time
+import zipfile
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -232,14 +233,22 @@ def _skipped_texts(keywords, preset: Preset, split: str, path: tuple[str, ...] =
 
 def _cached_windows(path: Path, labels: list[str], sources: list[Path], build_fn) -> tuple[np.ndarray, np.ndarray]:
     """Windows from ``path`` when it is newer than the clip files they are cut from (``sources``; a clip set
-    synthesized later that they do not read leaves them valid) and has the same labels."""
+    synthesized later that they do not read leaves them valid) and has the same labels. A cache file that cannot be
+    read (a run stopped while writing one before writes were atomic) is cut again; it is written to a side file
+    and renamed, so a stopped run leaves no half-written cache."""
     if path.exists() and all(c.exists() and path.stat().st_mtime > c.stat().st_mtime for c in sources):
-        with np.load(path) as data:
-            if list(data["labels"]) == labels:
-                LOG.info("reusing %s", path.name)
-                return data["x"], data["y"]
+        try:
+            with np.load(path) as data:
+                if list(data["labels"]) == labels:
+                    LOG.info("reusing %s", path.name)
+                    return data["x"], data["y"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            LOG.warning("%s: unreadable window cache (%s); cutting the windows again", path, exc)
     x, y = build_fn()
-    np.savez(path, x=x, y=y, labels=np.array(labels))
+    part = path.with_name(path.name + ".part")
+    with part.open("wb") as f:
+        np.savez(f, x=x, y=y, labels=np.array(labels))
+    part.replace(path)
     return x, y
 
 

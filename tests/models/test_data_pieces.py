@@ -402,6 +402,10 @@ def test_cached_windows_stay_valid_when_another_clip_set_is_synthesized(tmp_path
     assert _cached_windows(cache, labels, sources, build)[0][0, 0] == 2
     assert _cached_windows(cache, labels, sources, build)[0][0, 0] == 2  # the new cache is newer than its sources
     assert _cached_windows(cache, ["_none", "en_shit"], sources, build)[0][0, 0] == 3  # other labels: cut again
+    cache.write_bytes(cache.read_bytes()[:100])  # a cache cut short (a run stopped while writing it)
+    assert _cached_windows(cache, labels, sources, build)[0][0, 0] == 4
+    assert _cached_windows(cache, labels, sources, build)[0][0, 0] == 4  # written whole this time: reused
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("windows")) == [cache.name]  # no side file
 
 
 def test_a_training_split_can_be_weighted_by_repeating_it(tmp_path, capsys):
