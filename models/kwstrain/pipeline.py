@@ -233,9 +233,9 @@ def _skipped_texts(keywords, preset: Preset, split: str, path: tuple[str, ...] =
 
 def _cached_windows(path: Path, labels: list[str], sources: list[Path], build_fn) -> tuple[np.ndarray, np.ndarray]:
     """Windows from ``path`` when it is newer than the clip files they are cut from (``sources``; a clip set
-    synthesized later that they do not read leaves them valid) and has the same labels. A cache file that cannot be
-    read (a run stopped while writing one before writes were atomic) is cut again; it is written to a side file
-    and renamed, so a stopped run leaves no half-written cache."""
+    synthesized later that they do not read leaves them valid) and has the same labels. An unreadable cache file
+    (one cut short) is cut again; a cache is written to a side file and renamed, so a stopped run leaves none
+    half-written."""
     if path.exists() and all(c.exists() and path.stat().st_mtime > c.stat().st_mtime for c in sources):
         try:
             with np.load(path) as data:

@@ -116,22 +116,27 @@ def joint_frr(per_line: list[Units], budgets: tuple[float, ...] = ev.CHOICE_BUDG
     return out
 
 
+def line_frr(per_line: list[dict[str, Units]], draws: list[dict[str, tuple]] | None = None,
+             joint: bool = False) -> dict[str, np.ndarray]:
+    """Per language, ``(lines, budgets)``: each line's best FRR within each budget (``draws``: per line and
+    language, the span and block indices of one replicate; None = val as it is). ``joint``: each line's FRR at
+    the threshold that holds the budget on every line (:func:`joint_frr`) instead of at its own line's best."""
+    out = {}
+    for language in per_line[0]:
+        line_draws = [d[language] for d in draws] if draws else None
+        if joint:
+            out[language] = joint_frr([by_language[language] for by_language in per_line], draws=line_draws)
+        else:
+            spans_blocks = line_draws or [(None, None)] * len(per_line)
+            out[language] = np.array([best_frr(by_language[language], spans=spans, blocks=blocks)
+                                      for by_language, (spans, blocks) in zip(per_line, spans_blocks)])
+    return out
+
+
 def choice_number(per_line: list[dict[str, Units]], draws: list[dict[str, tuple]] | None = None,
                   joint: bool = False) -> float:
-    """The mean best FRR over lines, languages and budgets (``draws``: per line and language, the span and
-    block indices of one replicate; None = val as it is). ``joint``: each line's FRR at the threshold that
-    holds the budget on every line (:func:`joint_frr`) instead of at its own line's best."""
-    values = []
-    if joint:
-        for language in per_line[0]:
-            line_draws = [d[language] for d in draws] if draws else None
-            values.extend(joint_frr([by_language[language] for by_language in per_line], draws=line_draws))
-        return float(np.mean(values))
-    for i, by_language in enumerate(per_line):
-        for language, u in by_language.items():
-            spans, blocks = draws[i][language] if draws else (None, None)
-            values.append(best_frr(u, spans=spans, blocks=blocks))
-    return float(np.mean(values))
+    """The mean of :func:`line_frr` over languages, lines and budgets: the number models are chosen by."""
+    return float(np.mean(list(line_frr(per_line, draws, joint).values())))
 
 
 def paired_bootstrap(a: list[dict[str, Units]], b: list[dict[str, Units]], replicates: int = 1000,
@@ -185,17 +190,9 @@ def ensemble_tracks(build: Path, split: str, models: tuple[Path, ...], line: str
 
 
 def line_table(per_line: list[dict[str, Units]], lines: list[str], joint: bool = False) -> str:
-    """Each language and line's FRR within each budget, as :func:`choice_number` averages them (``joint``: at
-    the threshold that holds the budget on every line), on one line of text: ``en noisy 48.4 / 46.8 / 33.5%, …``."""
-    parts = []
-    for language in per_line[0]:
-        if joint:
-            rows = joint_frr([by_language[language] for by_language in per_line])
-        else:
-            rows = np.array([best_frr(by_language[language]) for by_language in per_line])
-        parts += [f"{language} {line} " + " / ".join(f"{100 * v:.1f}" for v in row) + "%"
-                  for line, row in zip(lines, rows)]
-    return ", ".join(parts)
+    """:func:`line_frr` on one line of text: ``en noisy 48.4 / 46.8 / 33.5%, en quiet …``."""
+    return ", ".join(f"{language} {line} " + " / ".join(f"{100 * v:.1f}" for v in row) + "%"
+                     for language, rows in line_frr(per_line, joint=joint).items() for line, row in zip(lines, rows))
 
 
 def _record(job: tuple[Path, str, str, str, Path | None]) -> dict[str, Units]:
