@@ -234,8 +234,7 @@ def _skipped_texts(keywords, preset: Preset, split: str, path: tuple[str, ...] =
 def _cached_windows(path: Path, labels: list[str], sources: list[Path], build_fn) -> tuple[np.ndarray, np.ndarray]:
     """Windows from ``path`` when it is newer than the clip files they are cut from (``sources``; a clip set
     synthesized later that they do not read leaves them valid) and has the same labels. An unreadable cache file
-    (one cut short) is cut again; a cache is written to a side file and renamed, so a stopped run leaves none
-    half-written."""
+    (one cut short) is cut again; a cache is written whole or not at all (:func:`synthdata.save_npz`)."""
     if path.exists() and all(c.exists() and path.stat().st_mtime > c.stat().st_mtime for c in sources):
         try:
             with np.load(path) as data:
@@ -245,10 +244,7 @@ def _cached_windows(path: Path, labels: list[str], sources: list[Path], build_fn
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
             LOG.warning("%s: unreadable window cache (%s); cutting the windows again", path, exc)
     x, y = build_fn()
-    part = path.with_name(path.name + ".part")
-    with part.open("wb") as f:
-        np.savez(f, x=x, y=y, labels=np.array(labels))
-    part.replace(path)
+    synthdata.save_npz(path, x=x, y=y, labels=np.array(labels))
     return x, y
 
 

@@ -384,6 +384,15 @@ def run_job(job: ClipJob) -> tuple[np.ndarray, int, int] | None:
     return np.concatenate(pieces), start, end
 
 
+def save_npz(path: Path, **arrays) -> None:
+    """``np.savez`` to a side file renamed to ``path`` when whole: a run stopped while writing leaves no cut-short
+    file that make, or a cache check, would take for a finished one."""
+    part = path.with_name(path.name + ".part")
+    with part.open("wb") as f:
+        np.savez(f, **arrays)
+    part.replace(path)
+
+
 def synthesize_split(jobs: list[ClipJob], home: Path, out_path: Path, workers: int = 2) -> int:
     """Run the jobs in a process pool and store the clips in one ``.npz``.
 
@@ -402,7 +411,7 @@ def synthesize_split(jobs: list[ClipJob], home: Path, out_path: Path, workers: i
     kept = [(j, r) for j, r in zip(jobs, results) if r is not None]
     audio = [r[0] for _, r in kept]
     offsets = np.cumsum([0] + [a.size for a in audio])
-    np.savez(
+    save_npz(
         out_path,
         audio=np.concatenate(audio).astype(np.float16) if audio else np.zeros(0, np.float16),
         offsets=offsets,

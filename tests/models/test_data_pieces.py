@@ -371,6 +371,15 @@ def test_cached_windows_follow_the_clips_not_the_split_names():
     assert clips_crc(_two_clips(audio, label="en_shit")) != same
 
 
+def test_npz_files_are_written_whole_or_not_at_all(tmp_path):
+    path = tmp_path / "clips_train.npz"
+    path.write_bytes(b"an older set")
+    synthdata.save_npz(path, audio=np.arange(5, dtype=np.float16), labels=np.array(["_none"]))
+    with np.load(path) as data:
+        assert data["audio"].tolist() == [0, 1, 2, 3, 4] and data["labels"].tolist() == ["_none"]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no side file, no ".npz.npz"
+
+
 def test_cached_windows_stay_valid_when_another_clip_set_is_synthesized(tmp_path):
     """The cache is checked against the clip files its windows are cut from: synthesizing a set they do
     not read (``train25`` beside windows of ``train`` and ``train2``) keeps them; a newer source cuts again."""
