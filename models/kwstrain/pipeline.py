@@ -332,13 +332,15 @@ def _check_labels(models, labels: list[str], hint: str = "") -> None:
 
 
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
-                 start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7) -> dict:
+                 start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7,
+                 teach_negatives_only: bool = False) -> dict:
     """Continue training the int8 model ``start`` on the training clips in ``build``
     (``preset.continue_train``: a few epochs at a small learning rate, then hard-negative
     mining) instead of training from nothing: new speakers join without re-synthesizing
     and re-training everything (the clips in ``build`` should still mix old and new voices).
     With ``teachers`` (int8 models of this keyword set) it learns their averaged answers mixed with the
-    labels (:func:`kwstrain.train.distill_targets`, ``teacher_weight``): an ensemble distilled into one."""
+    labels (:func:`kwstrain.train.distill_targets`, ``teacher_weight``): an ensemble distilled into one;
+    ``teach_negatives_only``: on the conversation's windows only, keyword windows keep their labels."""
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
     _check_labels([start], labels, "; a new keyword needs a full `train`")
@@ -358,12 +360,13 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         loaded = {path: from_tflite(path, preset.shape)[0] for path in dict.fromkeys(teachers)}
         nets = [loaded[path] for path in teachers]  # one named twice is loaded (and run) once, weighs twice
         started = time.monotonic()
-        soft = distill_targets(nets, x, y, len(labels), teacher_weight)
+        soft = distill_targets(nets, x, y, len(labels), teacher_weight, negatives_only=teach_negatives_only)
         LOG.info("%d teachers' targets for %d windows in %.0f s", len(nets), len(y), time.monotonic() - started)
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val, soft=soft)
     extra = {"continued_from": start.name, "continued_on": list(preset.continue_splits)}
     if teachers:
-        extra.update(taught_by=[str(p) for p in teachers], teacher_weight=teacher_weight)
+        extra.update(taught_by=[str(p) for p in teachers], teacher_weight=teacher_weight,
+                     taught_on="negatives" if teach_negatives_only else "all")
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, preset.windows, labels, build, out,
                             extra, soft)
 
@@ -406,14 +409,20 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None,
            head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None,
            warp: float | None = None, positive_late_ms: int | None = None,
-           formant_jitter: float | None = None) -> Preset:
+           formant_jitter: float | None = None, epochs: int | None = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
     seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
     a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`);
     and/or mining hard negatives from runs of ``mine_runs`` sentences with pauses (0: each alone); and/or with
     another vocal-tract warp range in training (``warp``: factors 1 ± warp, training only); and/or with the
     formant regions moved apart by up to ``formant_jitter`` mel bins on top of it (training only); and/or with
-    keyword windows ending up to ``positive_late_ms`` after the keyword (default 220 ms; a new window plan)."""
+    keyword windows ending up to ``positive_late_ms`` after the keyword (default 220 ms; a new window plan); and/or
+    ``epochs`` epochs of ``continue`` before its hard-negative mining (a student learning an ensemble's answers
+    may need longer than a copy)."""
+    if epochs is not None:
+        if not 1 <= epochs <= 100:
+            raise ValueError(f"--epochs must be within 1..100, got {epochs}")
+        preset = replace(preset, continue_train=replace(preset.continue_train, epochs=epochs))
     if mine_runs is not None:
         if not 0 <= mine_runs <= 100:
             raise ValueError(f"--mine-runs must be within 0..100, got {mine_runs}")
@@ -472,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mine-runs", type=int, default=None, metavar="N",
                         help="train/continue: mine hard negatives from runs of N training sentences with the pauses "
                              "between them (default 0: each sentence alone, as the shipped rounds; EXPERIMENTS.md round 8)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="continue: epochs before the hard-negative mining (default: the preset's, "
+                             f"{PRESETS['full'].continue_train.epochs})")
     parser.add_argument("--warp", type=float, default=None,
                         help="train/continue: vocal-tract warp factors 1 ± WARP in training "
                              f"(default: the preset's, {PRESETS['full'].shape.warp})")
@@ -493,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(an ensemble distilled into one network; a model named twice weighs twice)")
     parser.add_argument("--teacher-weight", type=float, default=0.7,
                         help="continue: share of the teachers' answers in each target (default 0.7; the rest the label)")
+    parser.add_argument("--teach-negatives-only", action="store_true",
+                        help="continue: the teachers' answers on windows labelled _none only; keyword windows keep "
+                             "their one-hot labels")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
@@ -502,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
-                        args.mine_runs, args.warp, args.positive_late_ms, args.formant_jitter)
+                        args.mine_runs, args.warp, args.positive_late_ms, args.formant_jitter, args.epochs)
         if args.continue_splits:
             bases = [synthdata.split_base(name) for name in args.continue_splits]
             unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]
@@ -523,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         run_train(args.build, preset, args.keywords, args.enable, args.out)
     if args.stage == "continue":
         run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out, args.teachers,
-                     args.teacher_weight)
+                     args.teacher_weight, args.teach_negatives_only)
     if args.stage == "soup":
         run_soup(args.build, preset, args.keywords, args.enable, args.soup, args.out)
     return 0

@@ -123,18 +123,22 @@ def finetune(model, x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainP
 
 
 def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: int, weight: float,
-                    batch: int = 2048) -> np.ndarray:
+                    batch: int = 2048, negatives_only: bool = False) -> np.ndarray:
     """Targets ``(1 - weight) * one-hot + weight * (the teachers' mean softmax)`` for the windows ``x`` (float16
     ``(n, num_classes)``): a student learns an ensemble's answers, its doubts included, in one network.
     ``teachers`` are float Keras models (:func:`kwstrain.model.from_tflite`), run without augmentation; one
-    named twice weighs twice and is run once."""
+    named twice weighs twice and is run once. ``negatives_only``: keyword windows (label > 0) keep their one-hot
+    label, so the student stays as sure of a keyword as a copy would be and learns the teachers' doubts about
+    conversation only."""
     out = np.empty((len(y), num_classes), np.float16)
     eye = np.eye(num_classes, dtype=np.float32)
     counts = Counter(teachers)  # Keras models compare by identity: the same network named twice counts twice
     for start in range(0, len(y), batch):
         rows = x[start : start + batch].astype(np.float32)
         probs = sum(n * _softmax(np.asarray(t(rows, training=False))) for t, n in counts.items()) / len(teachers)
-        out[start : start + batch] = (1.0 - weight) * eye[y[start : start + batch]] + weight * probs
+        labels = y[start : start + batch]
+        mixed = (1.0 - weight) * eye[labels] + weight * probs
+        out[start : start + batch] = np.where((labels > 0)[:, None], eye[labels], mixed) if negatives_only else mixed
     return out
 
 

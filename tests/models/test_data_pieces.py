@@ -348,6 +348,20 @@ def test_mining_in_runs_changes_the_mining_only():
         pipeline.varied(full, mine_runs=-1)
 
 
+def test_longer_continue_changes_its_epochs_only():
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    longer = pipeline.varied(full, epochs=12)
+    assert longer.continue_train.epochs == 12 and full.continue_train.epochs == 5
+    assert longer.continue_train.finetune_epochs == full.continue_train.finetune_epochs  # the mining rounds as they were
+    assert longer.train == full.train  # `train` from nothing keeps its own plan
+    assert longer.windows == full.windows and longer.shape == full.shape  # the cached windows stay valid
+    for bad in (0, 101):
+        with pytest.raises(ValueError, match=f"--epochs must be within 1..100, got {bad}"):
+            pipeline.varied(full, epochs=bad)
+
+
 def _two_clips(audio: np.ndarray, label: str = "en_idiot") -> synthdata.ClipSet:
     """A keyword clip (the first third of ``audio``) and a negative one (the rest)."""
     cut = audio.size // 3

@@ -42,6 +42,17 @@ def test_targets_mix_the_labels_with_the_teachers_mean_answer():
                                atol=2e-3)
 
 
+def test_negatives_only_keeps_the_keyword_windows_labels():
+    x = np.zeros((5, 100, 40), np.float16)
+    y = np.array([0, 1, 2, 1, 0], np.int32)
+    a, b = Fixed([2.0, 0.0, -1.0]), Fixed([0.0, 3.0, 0.0])
+    got = distill_targets([a, b], x, y, 3, weight=0.7, batch=2, negatives_only=True).astype(np.float64)
+    np.testing.assert_array_equal(got[[1, 2, 3]], np.eye(3)[y[[1, 2, 3]]])     # keyword windows: their labels
+    want = 0.3 * np.eye(3)[0] + 0.7 * (softmax(a.logits) + softmax(b.logits)) / 2
+    np.testing.assert_allclose(got[[0, 4]], np.stack([want, want]), atol=2e-3)  # _none windows: the mix
+    assert not np.allclose(got[0], np.eye(3)[0], atol=0.05)                     # the teachers' doubt is in it
+
+
 def test_batches_carry_each_windows_own_target():
     x = np.arange(10, dtype=np.float16)[:, None, None] * np.ones((10, 2, 2), np.float16)
     y = np.arange(10, dtype=np.int32) % 3

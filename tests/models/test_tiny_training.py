@@ -80,6 +80,7 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     meta = json.loads(taught.with_suffix(".json").read_text())
     assert result["bytes"] <= 150 * 1024 and meta["taught_by"] == [str(model), str(continued)]
     assert meta["teacher_weight"] == 0.5 and build_detector(ENABLED, {}, taught.with_suffix(".tflite"), 1.0)
+    assert meta["taught_on"] == "all"
     one_keyword = tmp_path / "one_keyword"
     shutil.copy(model, one_keyword.with_suffix(".tflite"))
     one_meta = json.loads(model.with_suffix(".json").read_text())
