@@ -29,7 +29,7 @@ from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
 from kwstrain.realclips import find_clips, real_windows
-from kwstrain.train import TrainPlan, distill_targets, finetune, int8_accuracy, quantize, train_model, write_metadata
+from kwstrain.train import TEACH_ON, TrainPlan, distill_targets, finetune, int8_accuracy, quantize, train_model, write_metadata
 from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
 from lineguard.kws.features import FeatureConfig
 from lineguard.kws.keywords import load_keywords, select_keywords
@@ -333,14 +333,15 @@ def _check_labels(models, labels: list[str], hint: str = "") -> None:
 
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
                  start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7,
-                 teach_negatives_only: bool = False) -> dict:
+                 teach_on: str = "all") -> dict:
     """Continue training the int8 model ``start`` on the training clips in ``build``
     (``preset.continue_train``: a few epochs at a small learning rate, then hard-negative
     mining) instead of training from nothing: new speakers join without re-synthesizing
     and re-training everything (the clips in ``build`` should still mix old and new voices).
     With ``teachers`` (int8 models of this keyword set) it learns their averaged answers mixed with the
     labels (:func:`kwstrain.train.distill_targets`, ``teacher_weight``): an ensemble distilled into one;
-    ``teach_negatives_only``: on the conversation's windows only, keyword windows keep their labels."""
+    ``teach_on``: on which windows the teachers speak (``"all"``, ``"negatives"``, ``"keywords"``; the others keep
+    their labels)."""
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
     _check_labels([start], labels, "; a new keyword needs a full `train`")
@@ -360,13 +361,13 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         loaded = {path: from_tflite(path, preset.shape)[0] for path in dict.fromkeys(teachers)}
         nets = [loaded[path] for path in teachers]  # one named twice is loaded (and run) once, weighs twice
         started = time.monotonic()
-        soft = distill_targets(nets, x, y, len(labels), teacher_weight, negatives_only=teach_negatives_only)
+        soft = distill_targets(nets, x, y, len(labels), teacher_weight, teach_on=teach_on)
         LOG.info("%d teachers' targets for %d windows in %.0f s", len(nets), len(y), time.monotonic() - started)
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val, soft=soft)
     extra = {"continued_from": start.name, "continued_on": list(preset.continue_splits)}
     if teachers:
         extra.update(taught_by=[str(p) for p in teachers], teacher_weight=teacher_weight,
-                     taught_on="negatives" if teach_negatives_only else "all")
+                     taught_on=teach_on)
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, plan, preset.windows, labels, build, out,
                             extra, soft)
 
@@ -505,9 +506,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(an ensemble distilled into one network; a model named twice weighs twice)")
     parser.add_argument("--teacher-weight", type=float, default=0.7,
                         help="continue: share of the teachers' answers in each target (default 0.7; the rest the label)")
-    parser.add_argument("--teach-negatives-only", action="store_true",
-                        help="continue: the teachers' answers on windows labelled _none only; keyword windows keep "
-                             "their one-hot labels")
+    parser.add_argument("--teach-on", choices=TEACH_ON, default="all",
+                        help="continue: the windows that learn the teachers' answers (negatives: those labelled _none, "
+                             "keywords: the keyword windows; the others keep their one-hot labels; default all)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", nargs="*",
                         default=["train", "val", "val2", "test", "train3", "train4", "train5", "train6", "train7", "val3", "test3",
@@ -538,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         run_train(args.build, preset, args.keywords, args.enable, args.out)
     if args.stage == "continue":
         run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out, args.teachers,
-                     args.teacher_weight, args.teach_negatives_only)
+                     args.teacher_weight, args.teach_on)
     if args.stage == "soup":
         run_soup(args.build, preset, args.keywords, args.enable, args.soup, args.out)
     return 0

@@ -122,14 +122,19 @@ def finetune(model, x: np.ndarray, y: np.ndarray, num_classes: int, plan: TrainP
     return history.history
 
 
+TEACH_ON = ("all", "negatives", "keywords")  # which windows learn the teachers' answers (distill_targets)
+
+
 def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: int, weight: float,
-                    batch: int = 2048, negatives_only: bool = False) -> np.ndarray:
+                    batch: int = 2048, teach_on: str = "all") -> np.ndarray:
     """Targets ``(1 - weight) * one-hot + weight * (the teachers' mean softmax)`` for the windows ``x`` (float16
     ``(n, num_classes)``): a student learns an ensemble's answers, its doubts included, in one network.
     ``teachers`` are float Keras models (:func:`kwstrain.model.from_tflite`), run without augmentation; one
-    named twice weighs twice and is run once. ``negatives_only``: keyword windows (label > 0) keep their one-hot
-    label, so the student stays as sure of a keyword as a copy would be and learns the teachers' doubts about
-    conversation only."""
+    named twice weighs twice and is run once. ``teach_on``: ``"all"`` windows; ``"negatives"``: the teachers on
+    windows labelled ``_none`` (0) only, keyword windows keep their one-hot label; ``"keywords"``: the reverse, so
+    the student stays as sure of conversation as a copy would be and learns the teachers' answers on keywords."""
+    if teach_on not in TEACH_ON:
+        raise ValueError(f"teach_on must be one of {', '.join(TEACH_ON)}, got {teach_on!r}")
     out = np.empty((len(y), num_classes), np.float16)
     eye = np.eye(num_classes, dtype=np.float32)
     counts = Counter(teachers)  # Keras models compare by identity: the same network named twice counts twice
@@ -138,7 +143,8 @@ def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: i
         probs = sum(n * _softmax(np.asarray(t(rows, training=False))) for t, n in counts.items()) / len(teachers)
         labels = y[start : start + batch]
         mixed = (1.0 - weight) * eye[labels] + weight * probs
-        out[start : start + batch] = np.where((labels > 0)[:, None], eye[labels], mixed) if negatives_only else mixed
+        keep = {"all": labels < 0, "negatives": labels > 0, "keywords": labels == 0}[teach_on]  # windows left one-hot
+        out[start : start + batch] = np.where(keep[:, None], eye[labels], mixed)
     return out
 
 

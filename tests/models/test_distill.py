@@ -42,15 +42,24 @@ def test_targets_mix_the_labels_with_the_teachers_mean_answer():
                                atol=2e-3)
 
 
-def test_negatives_only_keeps_the_keyword_windows_labels():
+def test_teaching_on_some_windows_keeps_the_others_labels():
     x = np.zeros((5, 100, 40), np.float16)
     y = np.array([0, 1, 2, 1, 0], np.int32)
     a, b = Fixed([2.0, 0.0, -1.0]), Fixed([0.0, 3.0, 0.0])
-    got = distill_targets([a, b], x, y, 3, weight=0.7, batch=2, negatives_only=True).astype(np.float64)
-    np.testing.assert_array_equal(got[[1, 2, 3]], np.eye(3)[y[[1, 2, 3]]])     # keyword windows: their labels
-    want = 0.3 * np.eye(3)[0] + 0.7 * (softmax(a.logits) + softmax(b.logits)) / 2
-    np.testing.assert_allclose(got[[0, 4]], np.stack([want, want]), atol=2e-3)  # _none windows: the mix
-    assert not np.allclose(got[0], np.eye(3)[0], atol=0.05)                     # the teachers' doubt is in it
+    mean = (softmax(a.logits) + softmax(b.logits)) / 2
+    mixed = 0.3 * np.eye(3)[y] + 0.7 * mean
+    negatives, keywords = [0, 4], [1, 2, 3]
+    got = distill_targets([a, b], x, y, 3, weight=0.7, batch=2, teach_on="negatives").astype(np.float64)
+    np.testing.assert_array_equal(got[keywords], np.eye(3)[y[keywords]])         # keyword windows: their labels
+    np.testing.assert_allclose(got[negatives], mixed[negatives], atol=2e-3)      # _none windows: the mix
+    assert not np.allclose(got[0], np.eye(3)[0], atol=0.05)                      # the teachers' doubt is in it
+    got = distill_targets([a, b], x, y, 3, weight=0.7, batch=2, teach_on="keywords").astype(np.float64)
+    np.testing.assert_array_equal(got[negatives], np.eye(3)[y[negatives]])       # the reverse
+    np.testing.assert_allclose(got[keywords], mixed[keywords], atol=2e-3)
+    every = distill_targets([a, b], x, y, 3, weight=0.7, batch=2, teach_on="all").astype(np.float64)
+    np.testing.assert_allclose(every, mixed, atol=2e-3)
+    with pytest.raises(ValueError, match="teach_on must be one of all, negatives, keywords, got 'both'"):
+        distill_targets([a, b], x, y, 3, weight=0.7, teach_on="both")
 
 
 def test_batches_carry_each_windows_own_target():
