@@ -29,7 +29,8 @@ from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
 from kwstrain.realclips import find_clips, real_windows
-from kwstrain.train import TEACH_ON, TrainPlan, distill_targets, finetune, int8_accuracy, quantize, train_model, write_metadata
+from kwstrain.train import (TEACH_ON, TrainPlan, distill_targets, finetune, int8_accuracy, quantize, train_model,
+                            write_metadata)
 from kwstrain.windows import WINDOW_FRAMES, WindowPlan, babble_bank, build_windows, build_windows_parallel
 from lineguard.kws.features import FeatureConfig
 from lineguard.kws.keywords import load_keywords, select_keywords

@@ -143,8 +143,8 @@ def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: i
         probs = sum(n * _softmax(np.asarray(t(rows, training=False))) for t, n in counts.items()) / len(teachers)
         labels = y[start : start + batch]
         mixed = (1.0 - weight) * eye[labels] + weight * probs
-        keep = {"all": labels < 0, "negatives": labels > 0, "keywords": labels == 0}[teach_on]  # windows left one-hot
-        out[start : start + batch] = np.where(keep[:, None], eye[labels], mixed)
+        taught = {"all": np.ones(len(labels), bool), "negatives": labels == 0, "keywords": labels > 0}[teach_on]
+        out[start : start + batch] = np.where(taught[:, None], mixed, eye[labels])
     return out
 
 
