@@ -10,6 +10,9 @@ with a pause of ``PAUSE_S`` after each, so windows that end in the pause after a
 sentence's last word are mined too (a keyword window ends up to 220 ms after the
 word; the synthesized clips end ~20-30 ms after their last sound, so a clip
 scanned alone never shows that moment). Tried in round 8 (models/EXPERIMENTS.md).
+
+Its mirror, optional (``TrainPlan.unsure_positives``): the training keyword windows the model scores below the
+operating threshold, drawn and trained on again, so the keywords of voices it is unsure of count more.
 """
 
 from __future__ import annotations
@@ -82,3 +85,34 @@ def mine_hard_negatives(model, clips: ClipSet, rirs: list[np.ndarray], noise_ban
     order = np.argsort(-s)[:keep]
     LOG.info("mined %d hard negatives (of %d above %.2f) from %d clips", len(order), len(s), score_floor, len(chosen))
     return x[order]
+
+
+def unsure_positives(scores: np.ndarray, y: np.ndarray, keep: int, ceiling: float, seed: int) -> np.ndarray:
+    """Indices of up to ``keep`` keyword windows (``y`` > 0) whose right keyword's softmax score (``scores``,
+    ``(n, classes)``) is below ``ceiling``, drawn at random among them (``seed``), in ascending order. Drawn, not
+    the lowest: the lowest are the windows no network could call (a keyword under 0 dB of noise, clipped away),
+    while those just under the operating threshold are the keywords of voices the model is unsure of."""
+    right = scores[np.arange(len(y)), y]
+    unsure = np.flatnonzero((y > 0) & (right < ceiling))
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.permutation(unsure)[:keep])
+
+
+def mine_unsure_positives(model, x: np.ndarray, y: np.ndarray, keep: int, ceiling: float, seed: int,
+                          batch: int = 4096) -> np.ndarray:
+    """The training keyword windows of ``x`` (labels ``y``) the model is unsure of: :func:`unsure_positives` of its
+    scores (run without augmentation), as indices into ``x``."""
+    rows = np.flatnonzero(y > 0)
+    if not len(rows):
+        return rows
+    parts = []
+    for start in range(0, len(rows), batch):
+        logits = model.predict(x[rows[start : start + batch]].astype(np.float32), batch_size=512,
+                               verbose=0).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        parts.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    scores = np.concatenate(parts)
+    picked = unsure_positives(scores, y[rows], keep, ceiling, seed)
+    below = int(np.sum(scores[np.arange(len(rows)), y[rows]] < ceiling))
+    LOG.info("%d of %d keyword windows below %.2f; repeating %d of them", below, len(rows), ceiling, len(picked))
+    return rows[picked]

@@ -26,7 +26,7 @@ import numpy as np
 
 from kwstrain import corpus, gnuspeech_voice, mbrola_voice, morph, neural, pico_voice, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
-from kwstrain.mining import mine_hard_negatives
+from kwstrain.mining import mine_hard_negatives, mine_unsure_positives
 from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
 from kwstrain.realclips import find_clips, real_windows
 from kwstrain.train import (TEACH_ON, TrainPlan, distill_targets, finetune, int8_accuracy, quantize, train_model,
@@ -286,16 +286,22 @@ def _training_windows(build: Path, preset: Preset, labels: list[str], splits: tu
 def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, plan: TrainPlan, windows: WindowPlan,
                      labels: list[str], build: Path, out: Path, extra: dict | None = None,
                      soft: np.ndarray | None = None) -> dict:
+    repeated = []  # unsure keyword windows repeated, per mining round
     for round_index in range(plan.hard_negative_rounds if plan.finetune_epochs > 0 else 0):
         hard = mine_hard_negatives(model, train_clips, rirs, noise, plan.hard_negative_clips,
                                    plan.hard_negative_floor, plan.hard_negative_keep, seed=plan.seed + 17 + round_index,
                                    channel=windows.channel, run_clips=plan.mining_run_clips)
-        if len(hard):
-            x = np.concatenate([x, hard, hard])
-            y = np.concatenate([y, np.zeros(2 * len(hard), np.int32)])
-            if soft is not None:  # mined negatives keep their label: the teachers, near kin, tend to fire on them too
-                hard_soft = np.eye(len(labels), dtype=np.float16)[np.zeros(2 * len(hard), np.int32)]
-                soft = np.concatenate([soft, hard_soft])
+        unsure = np.zeros(0, np.int64)
+        if plan.unsure_positives:
+            unsure = mine_unsure_positives(model, x, y, plan.unsure_positives, plan.unsure_ceiling,
+                                           seed=plan.seed + 29 + round_index)
+            repeated.append(len(unsure))
+        if len(hard) or len(unsure):
+            x = np.concatenate([x, hard, hard, x[unsure], x[unsure]])
+            added = np.concatenate([np.zeros(2 * len(hard), np.int32), y[unsure], y[unsure]])
+            y = np.concatenate([y, added])
+            if soft is not None:  # mined windows keep their label: the teachers, near kin, tend to err on them too
+                soft = np.concatenate([soft, np.eye(len(labels), dtype=np.float16)[added]])
             history = finetune(model, x, y, len(labels), plan, val=val, soft=soft)
     model.save(build / "kws_float.keras")
     rng = np.random.default_rng(0)
@@ -307,6 +313,9 @@ def _mine_and_export(model, history: dict, x, y, val, train_clips, rirs, noise, 
     float_acc = float(history.get("val_accuracy", [float("nan")])[-1])
     LOG.info("model %s: %d bytes, val window accuracy float %.3f int8 %.3f",
              out.with_suffix(".tflite"), len(tflite), float_acc, acc)
+    if plan.unsure_positives:
+        extra = {**(extra or {}), "unsure_positives": plan.unsure_positives, "unsure_ceiling": plan.unsure_ceiling,
+                 "repeated_positives": repeated}
     write_metadata(out.with_suffix(".json"), labels, FeatureConfig(), WINDOW_FRAMES, HOP_FRAMES,
                    SMOOTH_WINDOWS, {}, {"val_window_accuracy_int8": round(acc, 4),
                                         "val_window_accuracy_float": round(float_acc, 4), **(extra or {})})
@@ -411,7 +420,8 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
 def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = None,
            head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None,
            warp: float | None = None, positive_late_ms: int | None = None,
-           formant_jitter: float | None = None, epochs: int | None = None) -> Preset:
+           formant_jitter: float | None = None, epochs: int | None = None,
+           unsure_positives: int | None = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
     seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
     a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`);
@@ -420,7 +430,13 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
     formant regions moved apart by up to ``formant_jitter`` mel bins on top of it (training only); and/or with
     keyword windows ending up to ``positive_late_ms`` after the keyword (default 220 ms; a new window plan); and/or
     ``epochs`` epochs of ``continue`` before its hard-negative mining (a student learning an ensemble's answers
-    may need longer than a copy)."""
+    may need longer than a copy); and/or with each mining round repeating up to ``unsure_positives`` keyword windows
+    the model scores below the operating threshold (train and continue)."""
+    if unsure_positives is not None:
+        if not 0 <= unsure_positives <= 200_000:
+            raise ValueError(f"--unsure-positives must be within 0..200000, got {unsure_positives}")
+        preset = replace(preset, train=replace(preset.train, unsure_positives=unsure_positives),
+                         continue_train=replace(preset.continue_train, unsure_positives=unsure_positives))
     if epochs is not None:
         if not 1 <= epochs <= 100:
             raise ValueError(f"--epochs must be within 1..100, got {epochs}")
@@ -486,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None,
                         help="continue: epochs before the hard-negative mining (default: the preset's, "
                              f"{PRESETS['full'].continue_train.epochs})")
+    parser.add_argument("--unsure-positives", type=int, default=None, metavar="N",
+                        help="train/continue: with each hard-negative mining round, also train again on up to N "
+                             "keyword windows (drawn at random) the model scores below "
+                             f"{PRESETS['full'].continue_train.unsure_ceiling} (default 0: off, as the shipped rounds)")
     parser.add_argument("--warp", type=float, default=None,
                         help="train/continue: vocal-tract warp factors 1 ± WARP in training "
                              f"(default: the preset's, {PRESETS['full'].shape.warp})")
@@ -505,9 +525,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teachers", type=Path, nargs="*", default=[],
                         help="continue: int8 models whose averaged answers the model learns, mixed with the labels "
                              "(an ensemble distilled into one network; a model named twice weighs twice)")
-    parser.add_argument("--teacher-weight", type=float, default=0.7,
+    parser.add_argument("--teacher-weight", type=float, default=None,
                         help="continue: share of the teachers' answers in each target (default 0.7; the rest the label)")
-    parser.add_argument("--teach-on", choices=TEACH_ON, default="all",
+    parser.add_argument("--teach-on", choices=TEACH_ON, default=None,
                         help="continue: the windows that learn the teachers' answers (negatives: those labelled _none, "
                              "keywords: the keyword windows; the others keep their one-hot labels; default all)")
     parser.add_argument("--workers", type=int, default=2)
@@ -519,13 +539,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
-                        args.mine_runs, args.warp, args.positive_late_ms, args.formant_jitter, args.epochs)
+                        args.mine_runs, args.warp, args.positive_late_ms, args.formant_jitter, args.epochs,
+                        args.unsure_positives)
         if args.continue_splits:
             bases = [synthdata.split_base(name) for name in args.continue_splits]
             unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]
             if unknown:
                 raise ValueError(f"--continue-splits: {', '.join(unknown)} not a training split of preset {args.preset}")
             preset = replace(preset, continue_splits=tuple(args.continue_splits))
+        if not args.teachers and (args.teacher_weight is not None or args.teach_on is not None):
+            raise ValueError("--teacher-weight and --teach-on shape what --teachers teach: name the teachers")
+        args.teacher_weight = 0.7 if args.teacher_weight is None else args.teacher_weight
+        args.teach_on = args.teach_on or "all"
         if not 0.0 <= args.teacher_weight <= 1.0:
             raise ValueError(f"--teacher-weight must be within 0..1, got {args.teacher_weight}")
         missing = [str(p) for p in args.teachers if not p.is_file()]

@@ -38,6 +38,10 @@ class TrainPlan:
     hard_negative_floor: float = 0.2
     hard_negative_keep: int = 12000
     mining_run_clips: int = 0  # 0: each clip scanned alone; n: runs of n clips with pauses (kwstrain.mining)
+    # with each mining round, up to this many keyword windows the model scores below unsure_ceiling repeated
+    # twice as the mined negatives are (kwstrain.mining.mine_unsure_positives; 0 = off, the shipped rounds)
+    unsure_positives: int = 0
+    unsure_ceiling: float = 0.98
 
 
 def window_batches(x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int, seed: int,

@@ -362,6 +362,28 @@ def test_longer_continue_changes_its_epochs_only():
             pipeline.varied(full, epochs=bad)
 
 
+def test_unsure_positives_change_the_mining_rounds_only():
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    assert full.train.unsure_positives == 0 and full.continue_train.unsure_positives == 0  # the shipped rounds
+    more = pipeline.varied(full, unsure_positives=6000)
+    assert more.train.unsure_positives == 6000 and more.continue_train.unsure_positives == 6000
+    assert replace(more.continue_train, unsure_positives=0) == full.continue_train
+    assert more.windows == full.windows and more.shape == full.shape  # the cached windows stay valid
+    for bad in (-1, 200_001):
+        with pytest.raises(ValueError, match=f"--unsure-positives must be within 0..200000, got {bad}"):
+            pipeline.varied(full, unsure_positives=bad)
+
+
+def test_teacher_options_without_teachers_are_refused(tmp_path, capsys):
+    """``--teacher-weight`` and ``--teach-on`` only shape what ``--teachers`` teach: alone they would be ignored."""
+    for option in (["--teacher-weight", "0.4"], ["--teach-on", "keywords"]):
+        with pytest.raises(SystemExit):
+            pipeline.main(["continue", "--build", str(tmp_path), *option])
+        assert "--teacher-weight and --teach-on shape what --teachers teach" in capsys.readouterr().err
+
+
 def _two_clips(audio: np.ndarray, label: str = "en_idiot") -> synthdata.ClipSet:
     """A keyword clip (the first third of ``audio``) and a negative one (the rest)."""
     cut = audio.size // 3

@@ -3,7 +3,7 @@
 import numpy as np
 
 from kwstrain.channel import ChannelConfig
-from kwstrain.mining import mine_hard_negatives
+from kwstrain.mining import mine_hard_negatives, mine_unsure_positives, unsure_positives
 from kwstrain.synthdata import NEGATIVE, ClipSet
 from kwstrain.windows import WINDOW_FRAMES
 
@@ -53,3 +53,39 @@ def test_mining_keeps_the_highest_scores_only():
     found = mine_hard_negatives(WordJustEnded(), clips, [], [], max_clips=6, score_floor=0.5, keep=4, seed=3,
                                 channel=CLEAN, run_clips=2)
     assert len(found) == 4
+
+
+def test_unsure_positives_are_keyword_windows_below_the_ceiling_drawn_at_random():
+    y = np.array([0, 1, 2, 1, 2, 0, 1])
+    right = np.array([0.10, 0.99, 0.50, 0.97, 0.20, 0.90, 0.60])  # the score of each window's own label
+    scores = np.zeros((len(y), 3))
+    scores[np.arange(len(y)), y] = right
+    # keyword windows under 0.98: 2, 3, 4 and 6 (0 and 5 are negatives however low; 1 is sure)
+    assert list(unsure_positives(scores, y, keep=10, ceiling=0.98, seed=0)) == [2, 3, 4, 6]
+    draws = {tuple(unsure_positives(scores, y, keep=2, ceiling=0.98, seed=seed)) for seed in range(20)}
+    assert all(len(d) == 2 and set(d) <= {2, 3, 4, 6} for d in draws)
+    assert len(draws) > 1  # drawn, not the lowest two every time
+    assert list(unsure_positives(scores, y, keep=10, ceiling=0.5, seed=0)) == [4]
+
+
+class Fixed:
+    """Stand-in scorer: a window's logits are read from its first feature value (the right class gets it)."""
+
+    def __init__(self, classes: int):
+        self.classes = classes
+
+    def predict(self, x: np.ndarray, batch_size: int = 0, verbose: int = 0) -> np.ndarray:
+        logits = np.zeros((len(x), self.classes))
+        logits[:, 1] = x[:, 0, 0]  # keyword 1's logit; keyword 2 and _none stay at 0
+        return logits
+
+
+def test_mining_unsure_positives_scores_the_keyword_windows_only():
+    y = np.array([0, 1, 1, 2, 1])
+    x = np.zeros((len(y), WINDOW_FRAMES, 4), np.float16)
+    x[:, 0, 0] = [9.0, 9.0, 1.0, 9.0, 2.0]  # window 0 (a negative) looks like keyword 1: not a positive to repeat
+    # softmax of keyword 1 with logits (0, v, 0): v = 9 gives 0.9998, v = 1 0.58, v = 2 0.79; keyword 2's own
+    # score under (0, 9, 0) is 1e-4: unsure
+    picked = mine_unsure_positives(Fixed(3), x, y, keep=10, ceiling=0.98, seed=1, batch=2)
+    assert list(picked) == [2, 3, 4]
+    assert len(mine_unsure_positives(Fixed(3), x[:1], y[:1], keep=10, ceiling=0.98, seed=1)) == 0

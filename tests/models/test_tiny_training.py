@@ -73,6 +73,15 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     assert scores and all(abs(float(np.sum(s)) - 1.0) < 0.1 for _, s in scores)
     with pytest.raises(ValueError, match="labels"):  # a different keyword set needs a full training
         pipeline.run_continue(build, preset, keywords, ["ko_ssibal"], model, tmp_path / "other")
+    # the keyword windows the model is unsure of trained on again with each mining round
+    unsure = tmp_path / "tiny_kws_unsure"
+    positives = sum(1 for label in load_clips(build / "clips_train.npz").labels if label != "_none")
+    pipeline.run_continue(build, pipeline.varied(preset, unsure_positives=4), keywords, ENABLED, model, unsure)
+    meta = json.loads(unsure.with_suffix(".json").read_text())
+    assert meta["unsure_positives"] == 4 and meta["unsure_ceiling"] == 0.98
+    # one round (the tiny plan's); a model one epoch old is sure of few keyword windows: four of them are drawn
+    assert meta["repeated_positives"] == [4] and positives >= 4
+    assert "repeated_positives" not in json.loads(again.with_suffix(".json").read_text())  # off by default
     # continued towards two teachers' averaged answers (an ensemble distilled into one network)
     taught = tmp_path / "tiny_kws_taught"
     result = pipeline.run_continue(build, preset, keywords, ENABLED, model, taught, teachers=[model, continued],
