@@ -69,7 +69,7 @@ def test_unsure_positives_are_keyword_windows_below_the_ceiling_drawn_at_random(
 
 
 class Fixed:
-    """Stand-in scorer: a window's logits are read from its first feature value (the right class gets it)."""
+    """Stand-in scorer: keyword 1's logit is the window's first feature value; the other classes' stay at 0."""
 
     def __init__(self, classes: int):
         self.classes = classes
