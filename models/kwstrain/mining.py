@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from scipy.special import softmax
 
 from kwstrain.channel import ChannelConfig, apply_channel, non_speech
 from kwstrain.synthdata import NEGATIVE, ClipSet
@@ -53,9 +54,7 @@ def mine_hard_negatives(model, clips: ClipSet, rirs: list[np.ndarray], noise_ban
             return
         x = np.concatenate(batch)
         batch.clear()
-        logits = model.predict(x, batch_size=512, verbose=0).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        scores = softmax(model.predict(x, batch_size=512, verbose=0).astype(np.float64), axis=1)
         top = scores[:, 1:].max(axis=1)
         hard = top >= score_floor
         found_x.append(x[hard].astype(np.float16))
@@ -105,13 +104,9 @@ def mine_unsure_positives(model, x: np.ndarray, y: np.ndarray, keep: int, ceilin
     rows = np.flatnonzero(y > 0)
     if not len(rows):
         return rows
-    parts = []
-    for start in range(0, len(rows), batch):
-        logits = model.predict(x[rows[start : start + batch]].astype(np.float32), batch_size=512,
-                               verbose=0).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        parts.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
-    scores = np.concatenate(parts)
+    chunks = (x[rows[start : start + batch]].astype(np.float32) for start in range(0, len(rows), batch))
+    scores = np.concatenate([softmax(model.predict(chunk, batch_size=512, verbose=0).astype(np.float64), axis=1)
+                             for chunk in chunks])
     picked = unsure_positives(scores, y[rows], keep, ceiling, seed)
     below = int(np.sum(scores[np.arange(len(rows)), y[rows]] < ceiling))
     LOG.info("%d of %d keyword windows below %.2f; repeating %d of them", below, len(rows), ceiling, len(picked))

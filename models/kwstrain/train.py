@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 
 from kwstrain.model import ModelShape, build_model
 from lineguard.kws.features import FeatureConfig
@@ -144,17 +145,12 @@ def distill_targets(teachers: list, x: np.ndarray, y: np.ndarray, num_classes: i
     counts = Counter(teachers)  # Keras models compare by identity: the same network named twice counts twice
     for start in range(0, len(y), batch):
         rows = x[start : start + batch].astype(np.float32)
-        probs = sum(n * _softmax(np.asarray(t(rows, training=False))) for t, n in counts.items()) / len(teachers)
+        probs = sum(n * softmax(np.asarray(t(rows, training=False)), axis=1) for t, n in counts.items()) / len(teachers)
         labels = y[start : start + batch]
         mixed = (1.0 - weight) * eye[labels] + weight * probs
         taught = {"all": np.ones(len(labels), bool), "negatives": labels == 0, "keywords": labels > 0}[teach_on]
         out[start : start + batch] = np.where(taught[:, None], mixed, eye[labels])
     return out
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def quantize(model, representative: np.ndarray) -> bytes:
