@@ -198,8 +198,8 @@ def _dequantized(interp, index: int) -> np.ndarray:
 def from_tflite(path, shape: ModelShape = ModelShape()):
     """A trainable float Keras model (``batch_norm=False``) holding the weights of an
     int8 model exported by :func:`kwstrain.train.quantize` (dequantized; batch norms
-    are already folded into the biases). Returns ``(model, mean, std)``. The head's width
-    (``head_channels``, ``dense_units``) is the file's; the rest of ``shape`` must match it."""
+    are already folded into the biases). Returns ``(model, mean, std)``. The widths (stem, blocks,
+    head, dense) are the file's; the rest of ``shape`` (the number of blocks among it) must match it."""
     import tensorflow as tf
 
     interp = tf.lite.Interpreter(model_path=str(path))
@@ -212,8 +212,15 @@ def from_tflite(path, shape: ModelShape = ModelShape()):
     convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
     dense = [op for op in ops if op["op_name"] == "FULLY_CONNECTED"]
     num_classes = int(interp._get_tensor_details(int(dense[-1]["outputs"][0]), 0)["shape"][-1])
-    if convs and len(dense) == 2:  # the head's width is read from the file: narrow and widened models load alike
-        shape = replace(shape, head_channels=int(interp._get_tensor_details(int(convs[-1]["inputs"][1]), 0)["shape"][0]),
+    pointwise = [op for op in convs if op["op_name"] == "CONV_2D"]  # the stem, one per block, the head
+
+    def width(op) -> int:
+        return int(interp._get_tensor_details(int(op["inputs"][1]), 0)["shape"][0])
+
+    if len(pointwise) == len(shape.block_channels) + 2 and len(dense) == 2:
+        # the widths are read from the file: narrow, widened and grown models load alike
+        shape = replace(shape, stem_channels=width(pointwise[0]),
+                        block_channels=tuple(width(op) for op in pointwise[1:-1]), head_channels=width(pointwise[-1]),
                         dense_units=int(interp._get_tensor_details(int(dense[0]["outputs"][0]), 0)["shape"][-1]))
     model = build_model(num_classes, mean, std, shape, batch_norm=False)
     import keras
@@ -243,8 +250,10 @@ def widen_head(model, mean: float, std: float, shape: ModelShape, wider: ModelSh
     """The same function as ``model`` (from :func:`from_tflite` with ``shape``, which also gives
     ``mean`` and ``std``) in a network with more head channels and dense units (``wider``; all
     else equal): Net2WiderNet, every new unit a copy of an existing one whose outgoing weights
-    are shared among the copies. Training then continues from there (dropout after the flatten
-    tells the copies apart). One ``seed``, one copy map: copies widened alike can be souped."""
+    are shared evenly among the copies. Training then continues from there: dropout after the flatten
+    tells the head channels' copies apart, but nothing tells the dense units' copies apart, and they stay
+    identical (:func:`merge_copies`; the shipped recipe keeps this step as it ran). One ``seed``, one copy
+    map: copies widened alike can be souped."""
     if replace(shape, head_channels=wider.head_channels, dense_units=wider.dense_units) != wider:
         raise ValueError("widen_head only widens the head: head_channels and dense_units")
     if wider.head_channels < shape.head_channels or wider.dense_units < shape.dense_units:
@@ -271,10 +280,82 @@ def widen_head(model, mean: float, std: float, shape: ModelShape, wider: ModelSh
     return target
 
 
-def head_of(model, shape: ModelShape = ModelShape()) -> ModelShape:
-    """``shape`` with the head width of the Keras ``model`` (as built by :func:`build_model`)."""
+def widen_body(model, mean: float, std: float, shape: ModelShape, wider: ModelShape, seed: int = 0):
+    """The same function as ``model`` (from :func:`from_tflite` with ``shape``) in a network with a wider
+    stem and wider blocks (``wider``; all else equal): Net2WiderNet, every new channel a copy of an existing
+    one. The copies of one channel share its outgoing weights in random proportions, not evenly: evenly
+    shared copies get identical gradients and stay copies for good (the dense units :func:`widen_head`
+    copied never parted, see :func:`merge_copies`); unevenly shared ones learn apart from the first step."""
+    if replace(shape, stem_channels=wider.stem_channels, block_channels=wider.block_channels) != wider:
+        raise ValueError("widen_body only widens the stem and the blocks: stem_channels and block_channels")
+    old = (shape.stem_channels, *shape.block_channels)
+    new = (wider.stem_channels, *wider.block_channels)
+    if any(n < o for o, n in zip(old, new)):
+        raise ValueError(f"widen_body cannot narrow a network: {old} -> {new} channels")
+    rng = np.random.default_rng(seed)
+
+    def mapping(old: int, new: int) -> tuple[np.ndarray, np.ndarray]:
+        source = np.concatenate([np.arange(old), rng.integers(0, old, new - old)])
+        share = rng.uniform(0.5, 1.5, new).astype(np.float32)
+        return source, share / np.bincount(source, weights=share, minlength=old)[source].astype(np.float32)
+
+    maps = [mapping(o, n) for o, n in zip(old, new)]
+    layers = [layer for layer in model.layers if layer.get_weights()]
+    target = build_model(layers[-1].get_weights()[0].shape[1], mean, std, wider, batch_norm=False)
+    new_layers = [layer for layer in target.layers if layer.get_weights()]
+    kernel, bias = layers[0].get_weights()  # the stem
+    source, share = maps[0]
+    new_layers[0].set_weights([kernel[..., source], bias[source]])
+    for block in range(len(shape.block_channels)):
+        depthwise, pointwise = layers[1 + 2 * block], layers[2 + 2 * block]
+        kernel, bias = depthwise.get_weights()  # one filter per channel: a copy's filter is its source's
+        new_layers[1 + 2 * block].set_weights([kernel[:, source], bias[source]])
+        kernel, bias = pointwise.get_weights()  # (1, in, out): a copy's share of its source's outgoing weights
+        kernel = kernel[:, source] * share[None, :, None]
+        source, share = maps[block + 1]
+        new_layers[2 + 2 * block].set_weights([kernel[..., source], bias[source]])
+    head = 1 + 2 * len(shape.block_channels)
+    kernel, bias = layers[head].get_weights()
+    new_layers[head].set_weights([kernel[:, source] * share[None, :, None], bias])
+    for old_layer, new_layer in zip(layers[head + 1:], new_layers[head + 1:]):
+        new_layer.set_weights(old_layer.get_weights())
+    return target
+
+
+def merge_copies(model, mean: float, std: float, shape: ModelShape):
+    """The same function as ``model`` (from :func:`from_tflite` with ``shape``) with the hidden dense
+    layer's identical units merged, each group into one that carries the group's outgoing weights summed.
+    :func:`widen_head` shares a copied unit's outgoing weights evenly, so its dense copies get identical
+    gradients and never part: v51 holds 32 such copies, 20,608 weights that compute nothing new.
+    Returns ``(model, shape)``, ``shape`` with the dense units that are left."""
+    layers = [layer for layer in model.layers if layer.get_weights()]
+    (dense_kernel, dense_bias), (logit_kernel, logit_bias) = (layer.get_weights() for layer in layers[-2:])
+    units = np.concatenate([dense_kernel, dense_bias[None]]).T
+    _, first, group = np.unique(units, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # the units kept stay in their order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[np.ravel(group)]
+    keep = first[order]
+    merged = np.zeros((len(keep), logit_kernel.shape[1]), np.float32)
+    np.add.at(merged, group, logit_kernel)
+    narrower = replace(shape, dense_units=len(keep))
+    target = build_model(logit_kernel.shape[1], mean, std, narrower, batch_norm=False)
+    new_layers = [layer for layer in target.layers if layer.get_weights()]
+    for old_layer, new_layer in zip(layers[:-2], new_layers[:-2]):
+        new_layer.set_weights(old_layer.get_weights())
+    new_layers[-2].set_weights([dense_kernel[:, keep], dense_bias[keep]])
+    new_layers[-1].set_weights([merged, logit_bias])
+    return target, narrower
+
+
+def shape_of(model, shape: ModelShape = ModelShape()) -> ModelShape:
+    """``shape`` with the widths of the Keras ``model`` (as built by :func:`build_model`): stem, blocks,
+    head and dense units."""
     import keras
 
     convs = [layer for layer in model.layers if type(layer) is keras.layers.Conv1D]
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    return replace(shape, head_channels=int(convs[-1].filters), dense_units=int(dense[0].units))
+    return replace(shape, stem_channels=int(convs[0].filters),
+                   block_channels=tuple(int(layer.filters) for layer in convs[1:-1]),
+                   head_channels=int(convs[-1].filters), dense_units=int(dense[0].units))

@@ -27,7 +27,7 @@ import numpy as np
 from kwstrain import corpus, gnuspeech_voice, mbrola_voice, morph, neural, pico_voice, piper_voice, synthdata, tts
 from kwstrain.channel import make_rirs
 from kwstrain.mining import mine_hard_negatives, mine_unsure_positives
-from kwstrain.model import ModelShape, from_tflite, head_of, widen_head
+from kwstrain.model import ModelShape, from_tflite, merge_copies, shape_of, widen_body, widen_head
 from kwstrain.realclips import find_clips, real_windows
 from kwstrain.train import (TEACH_ON, TrainPlan, distill_targets, finetune, int8_accuracy, quantize, train_model,
                             write_metadata)
@@ -343,7 +343,7 @@ def _check_labels(models, labels: list[str], hint: str = "") -> None:
 
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
                  start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7,
-                 teach_on: str = "all") -> dict:
+                 teach_on: str = "all", merge: bool = False) -> dict:
     """Continue training the int8 model ``start`` on the training clips in ``build``
     (``preset.continue_train``: a few epochs at a small learning rate, then hard-negative
     mining) instead of training from nothing: new speakers join without re-synthesizing
@@ -351,20 +351,34 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     With ``teachers`` (int8 models of this keyword set) it learns their averaged answers mixed with the
     labels (:func:`kwstrain.train.distill_targets`, ``teacher_weight``): an ensemble distilled into one;
     ``teach_on``: on which windows the teachers speak (``"all"``, ``"negatives"``, ``"keywords"``; the others keep
-    their labels)."""
+    their labels). ``merge``: the start's identical dense units merged first (:func:`kwstrain.model.merge_copies`);
+    a start narrower than the preset's network in the head or in the stem and blocks grows into it first, keeping its
+    function (:func:`kwstrain.model.widen_head`, :func:`kwstrain.model.widen_body`); a wider one keeps its widths."""
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
     _check_labels([start], labels, "; a new keyword needs a full `train`")
     _check_labels(teachers, labels)
-    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
     model, mean, std = from_tflite(start, preset.shape)
-    found = head_of(model, preset.shape)  # the start's own head width
-    grows = preset.shape.head_channels >= found.head_channels and preset.shape.dense_units >= found.dense_units
-    if found != preset.shape and grows:
-        # a start narrower in the head grows into the preset's network first (a wider one keeps its width)
-        model = widen_head(model, mean, std, found, preset.shape)  # one copy map for all: copies stay soupable
+    found = shape_of(model, preset.shape)  # the start's own widths
+    extra: dict = {}
+    if merge:
+        model, merged = merge_copies(model, mean, std, found)
+        LOG.info("%s: identical dense units merged, %d -> %d", start, found.dense_units, merged.dense_units)
+        extra["merged_dense_units"] = [found.dense_units, merged.dense_units]
+        found = merged
+    head = replace(found, head_channels=preset.shape.head_channels, dense_units=preset.shape.dense_units)
+    if head != found and head.head_channels >= found.head_channels and head.dense_units >= found.dense_units:
+        model = widen_head(model, mean, std, found, head)  # one copy map for all: copies stay soupable
         LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, found.head_channels,
-                 preset.shape.head_channels, found.dense_units, preset.shape.dense_units)
+                 head.head_channels, found.dense_units, head.dense_units)
+        found = head
+    body = replace(found, stem_channels=preset.shape.stem_channels, block_channels=preset.shape.block_channels)
+    old, new = (found.stem_channels, *found.block_channels), (body.stem_channels, *body.block_channels)
+    if body != found and len(old) == len(new) and all(n >= o for o, n in zip(old, new)):
+        model = widen_body(model, mean, std, found, body)
+        LOG.info("%s widened: stem and blocks %s -> %s channels", start, old, new)
+        found = body
+    x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
     plan = preset.continue_train
     soft = None
     if teachers:
@@ -374,7 +388,9 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         soft = distill_targets(nets, x, y, len(labels), teacher_weight, teach_on=teach_on)
         LOG.info("%d teachers' targets for %d windows in %.0f s", len(nets), len(y), time.monotonic() - started)
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val, soft=soft)
-    extra = {"continued_from": start.name, "continued_on": list(preset.continue_splits)}
+    extra.update(continued_from=start.name, continued_on=list(preset.continue_splits),
+                 widths={"stem": found.stem_channels, "blocks": list(found.block_channels),
+                         "head": found.head_channels, "dense": found.dense_units})
     if teachers:
         extra.update(taught_by=[str(p) for p in teachers], teacher_weight=teacher_weight,
                      taught_on=teach_on)
@@ -394,8 +410,8 @@ def run_soup(build: Path, preset: Preset, keywords_path: Path, enabled: list[str
         raise ValueError("a soup needs at least two models")
     _check_labels(models, labels)
     loaded = [from_tflite(path, preset.shape) for path in models]
-    if len({head_of(model) for model, _, _ in loaded}) != 1:
-        raise ValueError("the models differ in their head's width: not one network")
+    if len({shape_of(model) for model, _, _ in loaded}) != 1:
+        raise ValueError("the models differ in their widths: not one network")
     if len({(round(mean, 4), round(std, 4)) for _, mean, std in loaded}) != 1:
         raise ValueError("the models normalize their input differently: not continued from one start")
     soup = loaded[0][0]
@@ -421,7 +437,7 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
            head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None,
            warp: float | None = None, positive_late_ms: int | None = None,
            formant_jitter: float | None = None, epochs: int | None = None,
-           unsure_positives: int | None = None) -> Preset:
+           unsure_positives: int | None = None, block_channels: "tuple[int, ...] | None" = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
     seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
     a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`);
@@ -431,7 +447,14 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
     keyword windows ending up to ``positive_late_ms`` after the keyword (default 220 ms; a new window plan); and/or
     ``epochs`` epochs of ``continue`` before its hard-negative mining (a student learning an ensemble's answers
     may need longer than a copy); and/or with each mining round repeating up to ``unsure_positives`` keyword windows
-    the model scores below the operating threshold (train and continue)."""
+    the model scores below the operating threshold (train and continue); and/or with other widths of the
+    depthwise-separable blocks (``block_channels``; ``continue`` widens a narrower start into them,
+    :func:`kwstrain.model.widen_body`)."""
+    if block_channels is not None:
+        blocks = preset.shape.block_channels
+        if len(block_channels) != len(blocks) or not all(1 <= c <= 512 for c in block_channels):
+            raise ValueError(f"--block-channels takes {len(blocks)} widths within 1..512, got {list(block_channels)}")
+        preset = replace(preset, shape=replace(preset.shape, block_channels=tuple(block_channels)))
     if unsure_positives is not None:
         if not 0 <= unsure_positives <= 200_000:
             raise ValueError(f"--unsure-positives must be within 0..200000, got {unsure_positives}")
@@ -496,6 +519,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dense-units", type=int, default=None,
                         help="continue/train: units of the hidden dense layer (default: the preset's); continue widens "
                              "a narrower start first, keeping its function")
+    parser.add_argument("--block-channels", type=int, nargs="+", default=None, metavar="C",
+                        help="continue/train: channels of the depthwise-separable blocks (default: the preset's, "
+                             f"{' '.join(map(str, PRESETS['full'].shape.block_channels))}); continue widens a "
+                             "narrower start first, keeping its function")
+    parser.add_argument("--merge-copies", action="store_true",
+                        help="continue: merge the start's identical dense units first (same function; the head "
+                             "widening shipped since v25 left 32 of v51's 96 as copies)")
     parser.add_argument("--mine-runs", type=int, default=None, metavar="N",
                         help="train/continue: mine hard negatives from runs of N training sentences with the pauses "
                              "between them (default 0: each sentence alone, as the shipped rounds; EXPERIMENTS.md round 8)")
@@ -540,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
                         args.mine_runs, args.warp, args.positive_late_ms, args.formant_jitter, args.epochs,
-                        args.unsure_positives)
+                        args.unsure_positives, args.block_channels and tuple(args.block_channels))
         if args.continue_splits:
             bases = [synthdata.split_base(name) for name in args.continue_splits]
             unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]
@@ -565,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         run_train(args.build, preset, args.keywords, args.enable, args.out)
     if args.stage == "continue":
         run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out, args.teachers,
-                     args.teacher_weight, args.teach_on)
+                     args.teacher_weight, args.teach_on, args.merge_copies)
     if args.stage == "soup":
         run_soup(args.build, preset, args.keywords, args.enable, args.soup, args.out)
     return 0

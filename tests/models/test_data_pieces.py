@@ -295,6 +295,13 @@ def test_a_wider_head_changes_the_network_and_not_the_windows():
     assert pipeline.varied(full, dense_units=96).shape.head_channels == full.shape.head_channels
     with pytest.raises(ValueError, match="--dense-units must be within 1..512, got 0"):
         pipeline.varied(full, dense_units=0)
+    wider = pipeline.varied(full, block_channels=(80, 80, 128, 128))
+    assert wider.shape.block_channels == (80, 80, 128, 128) and wider.windows == full.windows
+    assert (wider.shape.head_channels, wider.shape.dense_units) == (full.shape.head_channels, full.shape.dense_units)
+    with pytest.raises(ValueError, match="--block-channels takes 4 widths within 1..512, got \\[80, 80, 128\\]"):
+        pipeline.varied(full, block_channels=(80, 80, 128))
+    with pytest.raises(ValueError, match="--block-channels takes 4 widths"):
+        pipeline.varied(full, block_channels=(80, 80, 128, 0))
 
 
 def test_another_warp_range_changes_the_training_augmentation_only():

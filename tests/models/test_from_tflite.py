@@ -67,14 +67,14 @@ def test_from_tflite_rejects_a_model_of_another_shape():
 def test_widening_the_head_keeps_the_function(tmp_path):
     from dataclasses import replace
 
-    from kwstrain.model import head_of, widen_head
+    from kwstrain.model import shape_of, widen_head
     from kwstrain.train import quantize
 
     model, mean, std = from_tflite(SHIPPED)
-    narrow = head_of(model)
+    narrow = shape_of(model)
     wider = replace(narrow, head_channels=narrow.head_channels + 8, dense_units=narrow.dense_units + 16)
     grown = widen_head(model, mean, std, narrow, wider, seed=3)
-    assert head_of(grown) == wider and grown.count_params() > model.count_params()
+    assert shape_of(grown) == wider and grown.count_params() > model.count_params()
     windows = _speech_windows(tmp_path)
     before, after = model.predict(windows, verbose=0), grown.predict(windows, verbose=0)
     # the same logits up to float rounding (copies share their outgoing weights)
@@ -84,8 +84,69 @@ def test_widening_the_head_keeps_the_function(tmp_path):
     path = tmp_path / "wide.tflite"
     path.write_bytes(quantize(grown, windows[:64]))
     again, _, _ = from_tflite(path)
-    assert head_of(again) == wider
+    assert shape_of(again) == wider
     with pytest.raises(ValueError, match="narrow"):
         widen_head(model, mean, std, narrow, replace(narrow, dense_units=narrow.dense_units - 1))
     with pytest.raises(ValueError, match="only widens the head"):
         widen_head(model, mean, std, narrow, replace(wider, kernel_frames=3))
+
+
+def test_merging_the_identical_dense_units_keeps_the_function(tmp_path):
+    from kwstrain.model import merge_copies, shape_of
+    from kwstrain.train import quantize
+
+    model, mean, std = from_tflite(SHIPPED)
+    found = shape_of(model)
+    merged, narrower = merge_copies(model, mean, std, found)
+    # the shipped head was widened from 64 dense units to 96 by even copies, which never parted
+    assert (found.dense_units, narrower.dense_units) == (96, 64) and shape_of(merged) == narrower
+    inputs = 13 * found.head_channels + 1 + 19  # each unit's incoming weights and bias, its outgoing weights
+    assert model.count_params() - merged.count_params() == 32 * inputs
+    windows = _speech_windows(tmp_path)
+    before, after = model.predict(windows, verbose=0), merged.predict(windows, verbose=0)
+    assert np.abs(before - after).max() < 1e-4 * float(np.abs(before).max())
+    again, _ = merge_copies(merged, mean, std, narrower)  # nothing left to merge
+    assert again.count_params() == merged.count_params()
+    path = tmp_path / "merged.tflite"
+    path.write_bytes(quantize(merged, windows[:64]))
+    assert shape_of(from_tflite(path)[0]) == narrower
+
+
+def test_widening_the_body_keeps_the_function_and_the_copies_learn_apart(tmp_path):
+    from dataclasses import replace
+
+    import tensorflow as tf
+
+    from kwstrain.model import merge_copies, shape_of, widen_body
+    from kwstrain.train import quantize
+
+    model, mean, std = from_tflite(SHIPPED)
+    model, narrow = merge_copies(model, mean, std, shape_of(model))
+    wider = replace(narrow, stem_channels=72, block_channels=(80, 80, 112, 112))
+    grown = widen_body(model, mean, std, narrow, wider, seed=1)
+    assert shape_of(grown) == wider
+    windows = _speech_windows(tmp_path)
+    before, after = model.predict(windows, verbose=0), grown.predict(windows, verbose=0)
+    assert np.abs(before - after).max() < 1e-4 * float(np.abs(before).max())
+    # a copied channel and its source get different gradients (their outgoing shares differ), so they part
+    pointwise = [layer for layer in grown.layers if type(layer).__name__ == "Conv1D"][1]  # the first block's
+    source = pointwise.get_weights()[0][0]  # (in, out): out channels 64..79 are copies of channels < 64
+    copies = [(j, i) for j in range(64, 80) for i in range(64) if np.array_equal(source[:, j], source[:, i])]
+    assert len(copies) == 16
+    labels = np.zeros(len(windows), np.int64)
+    with tf.GradientTape() as tape:
+        logits = grown(windows, training=False)
+        loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+    gradient = tape.gradient(loss, pointwise.kernel).numpy()[0]
+    live = [(j, i) for j, i in copies if np.abs(gradient[:, i]).max() > 0]  # a channel never on learns nothing
+    assert len(live) >= 8, len(live)
+    assert all(not np.allclose(gradient[:, j], gradient[:, i], rtol=1e-3, atol=0) for j, i in live)
+    # exported int8 and read back at its own widths; merged and grown, it still fits the size budget
+    path = tmp_path / "grown.tflite"
+    path.write_bytes(quantize(grown, windows[:64]))
+    assert path.stat().st_size <= 150 * 1024
+    assert shape_of(from_tflite(path)[0]) == wider
+    with pytest.raises(ValueError, match="cannot narrow"):
+        widen_body(model, mean, std, narrow, replace(narrow, block_channels=(64, 64, 96, 80)))
+    with pytest.raises(ValueError, match="only widens the stem and the blocks"):
+        widen_body(model, mean, std, narrow, replace(wider, dense_units=96))

@@ -82,6 +82,18 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     # one round (the tiny plan's); a model one epoch old is sure of few keyword windows: four of them are drawn
     assert meta["repeated_positives"] == [4] and positives >= 4
     assert "repeated_positives" not in json.loads(again.with_suffix(".json").read_text())  # off by default
+    # a network of another shape from the same start: its identical dense units merged, its blocks widened
+    # (both keep the function), then continued
+    grown = tmp_path / "tiny_kws_grown"
+    pipeline.run_continue(build, pipeline.varied(preset, block_channels=(64, 80, 96, 112)), keywords, ENABLED, model,
+                          grown, merge=True)
+    meta = json.loads(grown.with_suffix(".json").read_text())
+    assert meta["widths"] == {"stem": 64, "blocks": [64, 80, 96, 112], "head": 32, "dense": 64}
+    assert meta["merged_dense_units"] == [64, 64]  # trained from nothing: no copies to merge
+    assert json.loads(again.with_suffix(".json").read_text())["widths"]["blocks"] == [64, 64, 96, 96]
+    assert build_detector(ENABLED, {}, grown.with_suffix(".tflite"), 1.0).process_scores(streams["positive"].audio)
+    with pytest.raises(ValueError, match="differ in their widths"):
+        pipeline.run_soup(build, preset, keywords, ENABLED, [model, grown.with_suffix(".tflite")], tmp_path / "other")
     # continued towards two teachers' averaged answers (an ensemble distilled into one network)
     taught = tmp_path / "tiny_kws_taught"
     result = pipeline.run_continue(build, preset, keywords, ENABLED, model, taught, teachers=[model, continued],
