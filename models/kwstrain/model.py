@@ -246,37 +246,43 @@ def from_tflite(path, shape: ModelShape = ModelShape()):
     return model, mean, std
 
 
-def widen_head(model, mean: float, std: float, shape: ModelShape, wider: ModelShape, seed: int = 0):
+def _copy_map(rng, old: int, new: int, uneven: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Net2WiderNet's copy map from ``old`` to ``new`` units: unit j of the wider layer copies unit
+    ``source[j]`` and carries ``share[j]`` of its outgoing weights (the shares of one unit's copies sum to 1):
+    even, or ``uneven`` in random proportions (0.5-1.5, normalized)."""
+    source = np.concatenate([np.arange(old), rng.integers(0, old, new - old)])
+    weight = rng.uniform(0.5, 1.5, new).astype(np.float32) if uneven else np.ones(new, np.float32)
+    return source, weight / np.bincount(source, weights=weight, minlength=old)[source].astype(np.float32)
+
+
+def widen_head(model, mean: float, std: float, shape: ModelShape, wider: ModelShape, seed: int = 0,
+               uneven: bool = False):
     """The same function as ``model`` (from :func:`from_tflite` with ``shape``, which also gives
     ``mean`` and ``std``) in a network with more head channels and dense units (``wider``; all
     else equal): Net2WiderNet, every new unit a copy of an existing one whose outgoing weights
     are shared evenly among the copies. Training then continues from there: dropout after the flatten
     tells the head channels' copies apart, but nothing tells the dense units' copies apart, and they stay
-    identical (:func:`merge_copies`; the shipped recipe keeps this step as it ran). One ``seed``, one copy
-    map: copies widened alike can be souped."""
+    identical (:func:`merge_copies`; the shipped recipe keeps this step as it ran). ``uneven``: the copies
+    share in random proportions instead, and part from the first step (as :func:`widen_body`'s). One ``seed``,
+    one copy map: copies widened alike can be souped."""
     if replace(shape, head_channels=wider.head_channels, dense_units=wider.dense_units) != wider:
         raise ValueError("widen_head only widens the head: head_channels and dense_units")
     if wider.head_channels < shape.head_channels or wider.dense_units < shape.dense_units:
         raise ValueError("widen_head cannot narrow a network")
     rng = np.random.default_rng(seed)
-
-    def mapping(old: int, new: int) -> tuple[np.ndarray, np.ndarray]:
-        source = np.concatenate([np.arange(old), rng.integers(0, old, new - old)])
-        return source, np.bincount(source, minlength=old)[source].astype(np.float32)
-
     layers = [layer for layer in model.layers if layer.get_weights()]
     target = build_model(layers[-1].get_weights()[0].shape[1], mean, std, wider, batch_norm=False)
     new_layers = [layer for layer in target.layers if layer.get_weights()]
     for old_layer, new_layer in zip(layers[:-3], new_layers[:-3]):
         new_layer.set_weights(old_layer.get_weights())
     (hk, hb), (dk, db), (lk, lb) = (layer.get_weights() for layer in layers[-3:])
-    head, head_count = mapping(shape.head_channels, wider.head_channels)
-    dense, dense_count = mapping(shape.dense_units, wider.dense_units)
+    head, head_share = _copy_map(rng, shape.head_channels, wider.head_channels, uneven)
+    dense, dense_share = _copy_map(rng, shape.dense_units, wider.dense_units, uneven)
     frames = dk.shape[0] // shape.head_channels
-    dk = dk.reshape(frames, shape.head_channels, -1)[:, head] / head_count[None, :, None]
+    dk = dk.reshape(frames, shape.head_channels, -1)[:, head] * head_share[None, :, None]
     new_layers[-3].set_weights([hk[..., head], hb[head]])
     new_layers[-2].set_weights([dk.reshape(frames * wider.head_channels, -1)[:, dense], db[dense]])
-    new_layers[-1].set_weights([lk[dense] / dense_count[:, None], lb])
+    new_layers[-1].set_weights([lk[dense] * dense_share[:, None], lb])
     return target
 
 
@@ -293,13 +299,7 @@ def widen_body(model, mean: float, std: float, shape: ModelShape, wider: ModelSh
     if any(n < o for o, n in zip(old, new)):
         raise ValueError(f"widen_body cannot narrow a network: {old} -> {new} channels")
     rng = np.random.default_rng(seed)
-
-    def mapping(old: int, new: int) -> tuple[np.ndarray, np.ndarray]:
-        source = np.concatenate([np.arange(old), rng.integers(0, old, new - old)])
-        share = rng.uniform(0.5, 1.5, new).astype(np.float32)
-        return source, share / np.bincount(source, weights=share, minlength=old)[source].astype(np.float32)
-
-    maps = [mapping(o, n) for o, n in zip(old, new)]
+    maps = [_copy_map(rng, o, n, uneven=True) for o, n in zip(old, new)]
     layers = [layer for layer in model.layers if layer.get_weights()]
     target = build_model(layers[-1].get_weights()[0].shape[1], mean, std, wider, batch_norm=False)
     new_layers = [layer for layer in target.layers if layer.get_weights()]

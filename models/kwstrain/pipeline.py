@@ -343,7 +343,7 @@ def _check_labels(models, labels: list[str], hint: str = "") -> None:
 
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
                  start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7,
-                 teach_on: str = "all", merge: bool = False) -> dict:
+                 teach_on: str = "all", merge: bool = False, uneven: bool = False) -> dict:
     """Continue training the int8 model ``start`` on the training clips in ``build``
     (``preset.continue_train``: a few epochs at a small learning rate, then hard-negative
     mining) instead of training from nothing: new speakers join without re-synthesizing
@@ -352,6 +352,7 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     labels (:func:`kwstrain.train.distill_targets`, ``teacher_weight``): an ensemble distilled into one;
     ``teach_on``: on which windows the teachers speak (``"all"``, ``"negatives"``, ``"keywords"``; the others keep
     their labels). ``merge``: the start's identical dense units merged first (:func:`kwstrain.model.merge_copies`);
+    ``uneven``: a head widened first gives its copies uneven shares, so that they part;
     a start narrower than the preset's network in the head or in the stem and blocks grows into it first, keeping its
     function (:func:`kwstrain.model.widen_head`, :func:`kwstrain.model.widen_body`); a wider one keeps its widths."""
     keywords = select_keywords(load_keywords(keywords_path), enabled)
@@ -368,7 +369,7 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         found = merged
     head = replace(found, head_channels=preset.shape.head_channels, dense_units=preset.shape.dense_units)
     if head != found and head.head_channels >= found.head_channels and head.dense_units >= found.dense_units:
-        model = widen_head(model, mean, std, found, head)  # one copy map for all: copies stay soupable
+        model = widen_head(model, mean, std, found, head, uneven=uneven)  # one copy map for all: soupable copies
         LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, found.head_channels,
                  head.head_channels, found.dense_units, head.dense_units)
         found = head
@@ -526,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge-copies", action="store_true",
                         help="continue: merge the start's identical dense units first (same function; the head "
                              "widening shipped since v25 left 32 of v51's 96 as copies)")
+    parser.add_argument("--uneven-copies", action="store_true",
+                        help="continue: a start widened in the head shares each copied unit's outgoing weights "
+                             "in random proportions, so that the copies part (default: evenly, as the shipped recipe)")
     parser.add_argument("--mine-runs", type=int, default=None, metavar="N",
                         help="train/continue: mine hard negatives from runs of N training sentences with the pauses "
                              "between them (default 0: each sentence alone, as the shipped rounds; EXPERIMENTS.md round 8)")
@@ -595,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         run_train(args.build, preset, args.keywords, args.enable, args.out)
     if args.stage == "continue":
         run_continue(args.build, preset, args.keywords, args.enable, args.start, args.out, args.teachers,
-                     args.teacher_weight, args.teach_on, args.merge_copies)
+                     args.teacher_weight, args.teach_on, args.merge_copies, args.uneven_copies)
     if args.stage == "soup":
         run_soup(args.build, preset, args.keywords, args.enable, args.soup, args.out)
     return 0

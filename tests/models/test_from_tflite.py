@@ -44,6 +44,25 @@ def _int8_logits(windows: np.ndarray) -> np.ndarray:
     return np.array(rows)
 
 
+def _gradient(model, layer, windows: np.ndarray) -> np.ndarray:
+    """The gradient of the cross-entropy towards "no keyword" on ``windows`` by ``layer``'s kernel."""
+    import tensorflow as tf
+
+    labels = np.zeros(len(windows), np.int64)
+    with tf.GradientTape() as tape:
+        logits = model(windows, training=False)
+        loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+    return tape.gradient(loss, layer.kernel).numpy()
+
+
+def _copies(kernel: np.ndarray, first_new: int) -> list[tuple[int, int]]:
+    """(copy, source) for each output unit from ``first_new`` on of a ``(..., in, out)`` kernel that
+    repeats an earlier unit's incoming weights exactly."""
+    flat = kernel.reshape(-1, kernel.shape[-1])
+    return [(j, i) for j in range(first_new, flat.shape[1]) for i in range(first_new)
+            if np.array_equal(flat[:, j], flat[:, i])]
+
+
 def test_float_model_from_the_shipped_int8_model_computes_the_same_logits(tmp_path):
     model, mean, std = from_tflite(SHIPPED)
     assert std > 0 and np.isfinite(mean)
@@ -67,7 +86,7 @@ def test_from_tflite_rejects_a_model_of_another_shape():
 def test_widening_the_head_keeps_the_function(tmp_path):
     from dataclasses import replace
 
-    from kwstrain.model import shape_of, widen_head
+    from kwstrain.model import merge_copies, shape_of, widen_head
     from kwstrain.train import quantize
 
     model, mean, std = from_tflite(SHIPPED)
@@ -85,6 +104,19 @@ def test_widening_the_head_keeps_the_function(tmp_path):
     path.write_bytes(quantize(grown, windows[:64]))
     again, _, _ = from_tflite(path)
     assert shape_of(again) == wider
+    # from v51 with its copies merged: evenly shared dense copies get the same gradient as their sources (so
+    # they never part: v51's 32 did not); unevenly shared ones a different one
+    merged, distinct = merge_copies(model, mean, std, narrow)
+    wider = replace(distinct, dense_units=distinct.dense_units + 16)
+    for parting in (False, True):
+        net = widen_head(merged, mean, std, distinct, wider, seed=3, uneven=parting)
+        assert np.abs(before - net.predict(windows, verbose=0)).max() < 1e-4 * float(np.abs(before).max())
+        dense = [layer for layer in net.layers if type(layer).__name__ == "Dense"][0]
+        copies = _copies(dense.get_weights()[0], distinct.dense_units)
+        gradient = _gradient(net, dense, windows)
+        live = [(j, i) for j, i in copies if np.abs(gradient[:, i]).max() > 0]
+        assert len(copies) == 16 and len(live) >= 8, len(live)
+        assert all(parting != np.allclose(gradient[:, j], gradient[:, i], rtol=1e-3, atol=0) for j, i in live)
     with pytest.raises(ValueError, match="narrow"):
         widen_head(model, mean, std, narrow, replace(narrow, dense_units=narrow.dense_units - 1))
     with pytest.raises(ValueError, match="only widens the head"):
@@ -115,8 +147,6 @@ def test_merging_the_identical_dense_units_keeps_the_function(tmp_path):
 def test_widening_the_body_keeps_the_function_and_the_copies_learn_apart(tmp_path):
     from dataclasses import replace
 
-    import tensorflow as tf
-
     from kwstrain.model import merge_copies, shape_of, widen_body
     from kwstrain.train import quantize
 
@@ -130,14 +160,9 @@ def test_widening_the_body_keeps_the_function_and_the_copies_learn_apart(tmp_pat
     assert np.abs(before - after).max() < 1e-4 * float(np.abs(before).max())
     # a copied channel and its source get different gradients (their outgoing shares differ), so they part
     pointwise = [layer for layer in grown.layers if type(layer).__name__ == "Conv1D"][1]  # the first block's
-    source = pointwise.get_weights()[0][0]  # (in, out): out channels 64..79 are copies of channels < 64
-    copies = [(j, i) for j in range(64, 80) for i in range(64) if np.array_equal(source[:, j], source[:, i])]
+    copies = _copies(pointwise.get_weights()[0], 64)  # out channels 64..79 copy channels < 64
     assert len(copies) == 16
-    labels = np.zeros(len(windows), np.int64)
-    with tf.GradientTape() as tape:
-        logits = grown(windows, training=False)
-        loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
-    gradient = tape.gradient(loss, pointwise.kernel).numpy()[0]
+    gradient = _gradient(grown, pointwise, windows)[0]
     live = [(j, i) for j, i in copies if np.abs(gradient[:, i]).max() > 0]  # a channel never on learns nothing
     assert len(live) >= 8, len(live)
     assert all(not np.allclose(gradient[:, j], gradient[:, i], rtol=1e-3, atol=0) for j, i in live)
