@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 EXTRAS  ?= dev,train,central
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test bench model data distill round-plus prompts demo-audio clean bench-kws central bench-central
+.PHONY: help venv run test bench model data distill round-plus grown prompts demo-audio clean bench-kws central bench-central
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -186,6 +186,22 @@ $(PLUS_DIR)/soup/lineguard_kws.tflite: $(PLUS_DIR)/copy/lineguard_kws.tflite
 round-plus: $(STAMP) $(PLUS_DIR)/soup/lineguard_kws.tflite  ## v51 continued once more with the clip sets in PLUS (default train25), against v51 on val (~2.3 h)
 	$(KWS_PY) -m kwstrain.significance models/lineguard_kws.tflite $(PLUS_DIR)/copy/lineguard_kws.tflite \
 		$(PLUS_DIR)/soup/lineguard_kws.tflite --cache $(KWS_BUILD)/units --joint | tee $(PLUS_DIR)/significance.txt
+
+# A network of another shape from v51's function (EXPERIMENTS.md, "The dense copies that never parted"): v51's
+# identical dense units merged and its blocks widened to GROWN_BLOCKS (both keep the function), continued the
+# round-17 way, compared with v51 on val, written to KWS_BUILD/grown-<blocks>/significance.txt. On a fresh 2-core
+# machine: round 17's and val's clip sets ~100-120 min, the continue ~45 min, the comparison ~8 min. It does not
+# replace the shipped model.
+GROWN_BLOCKS ?= 80 80 128 128
+GROWN_DIR    := $(KWS_BUILD)/grown-$(subst $(eval) ,-,$(strip $(GROWN_BLOCKS)))
+
+$(GROWN_DIR)/lineguard_kws.tflite: | $(ROUND17_DATA)
+	$(KWS_PY) -m kwstrain.pipeline continue $(ROUND17) --merge-copies --block-channels $(GROWN_BLOCKS) \
+		--start models/lineguard_kws.tflite --out $(@:.tflite=)
+
+grown: $(STAMP) $(GROWN_DIR)/lineguard_kws.tflite  ## v51's dense copies merged, its blocks widened, continued, against v51 on val (~2.7 h)
+	$(KWS_PY) -m kwstrain.significance models/lineguard_kws.tflite $(GROWN_DIR)/lineguard_kws.tflite \
+		--cache $(KWS_BUILD)/units --joint | tee $(GROWN_DIR)/significance.txt
 
 bench-kws: $(STAMP)  ## keyword spotter: real-time factor, RSS, latency, vs PocketSphinx
 	$(KWS_PY) -m kwstrain.bench --json models/eval/bench.json
