@@ -332,11 +332,8 @@ def merge_copies(model, mean: float, std: float, shape: ModelShape):
     (dense_kernel, dense_bias), (logit_kernel, logit_bias) = (layer.get_weights() for layer in layers[-2:])
     units = np.concatenate([dense_kernel, dense_bias[None]]).T
     _, first, group = np.unique(units, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first)  # the units kept stay in their order
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    group = rank[np.ravel(group)]
-    keep = first[order]
+    keep = np.sort(first)  # each group's first unit, in the layer's order
+    group = np.searchsorted(keep, first[np.ravel(group)])  # each unit's place among those kept
     merged = np.zeros((len(keep), logit_kernel.shape[1]), np.float32)
     np.add.at(merged, group, logit_kernel)
     narrower = replace(shape, dense_units=len(keep))
