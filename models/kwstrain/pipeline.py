@@ -341,6 +341,28 @@ def _check_labels(models, labels: list[str], hint: str = "") -> None:
             raise ValueError(f"{path}: its labels {found} are not this keyword set's {labels}{hint}")
 
 
+def grown_widths(start: ModelShape, target: ModelShape) -> tuple[ModelShape, list[str]]:
+    """The widths a continue grows ``start`` into: each of the stem, the blocks, the head and the dense layer takes
+    the wider of the start's and ``target``'s, on its own (``--dense-units 96`` alone widens the dense layer of a
+    start whose head is wider than the preset's). Also says, one line each, which widths of ``target`` are narrower
+    than the start's and so are kept as they are; a different number of blocks is an error (no function-keeping
+    way between them)."""
+    if len(start.block_channels) != len(target.block_channels):
+        raise ValueError(f"the start has {len(start.block_channels)} blocks, the network asked for "
+                         f"{len(target.block_channels)}: a continue only widens")
+    pairs = [("stem", start.stem_channels, target.stem_channels)]
+    pairs += [(f"block {i + 1}", own, asked) for i, (own, asked)
+              in enumerate(zip(start.block_channels, target.block_channels))]
+    pairs += [("head", start.head_channels, target.head_channels), ("dense layer", start.dense_units,
+                                                                      target.dense_units)]
+    kept = [f"its {name} ({own}) is wider than the {asked} asked for: kept" for name, own, asked in pairs if asked < own]
+    grown = replace(start, stem_channels=max(start.stem_channels, target.stem_channels),
+                    block_channels=tuple(map(max, start.block_channels, target.block_channels)),
+                    head_channels=max(start.head_channels, target.head_channels),
+                    dense_units=max(start.dense_units, target.dense_units))
+    return grown, kept
+
+
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
                  start: Path, out: Path, teachers: "list[Path] | tuple[Path, ...]" = (), teacher_weight: float = 0.7,
                  teach_on: str = "all", merge: bool = False, uneven: bool = False) -> dict:
@@ -353,8 +375,8 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
     ``teach_on``: on which windows the teachers speak (``"all"``, ``"negatives"``, ``"keywords"``; the others keep
     their labels). ``merge``: the start's identical dense units merged first (:func:`kwstrain.model.merge_copies`);
     ``uneven``: a head widened first gives its copies uneven shares, so that they part;
-    a start narrower than the preset's network in the head or in the stem and blocks grows into it first, keeping its
-    function (:func:`kwstrain.model.widen_head`, :func:`kwstrain.model.widen_body`); a wider one keeps its widths."""
+    each width of the start narrower than the preset's grows into it first, keeping the function
+    (:func:`grown_widths`, :func:`kwstrain.model.widen_head`, :func:`kwstrain.model.widen_body`)."""
     keywords = select_keywords(load_keywords(keywords_path), enabled)
     labels = ["_none"] + [k.id for k in keywords]
     _check_labels([start], labels, "; a new keyword needs a full `train`")
@@ -367,18 +389,20 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         LOG.info("%s: identical dense units merged, %d -> %d", start, found.dense_units, merged.dense_units)
         extra["merged_dense_units"] = [found.dense_units, merged.dense_units]
         found = merged
-    head = replace(found, head_channels=preset.shape.head_channels, dense_units=preset.shape.dense_units)
-    if head != found and head.head_channels >= found.head_channels and head.dense_units >= found.dense_units:
+    grown, kept = grown_widths(found, preset.shape)
+    for line in kept:
+        LOG.info("%s: %s", start, line)
+    head = replace(found, head_channels=grown.head_channels, dense_units=grown.dense_units)
+    if head != found:
         model = widen_head(model, mean, std, found, head, uneven=uneven)  # one copy map for all: soupable copies
         LOG.info("%s widened: head %d -> %d channels, dense %d -> %d units", start, found.head_channels,
                  head.head_channels, found.dense_units, head.dense_units)
         found = head
-    body = replace(found, stem_channels=preset.shape.stem_channels, block_channels=preset.shape.block_channels)
-    old, new = (found.stem_channels, *found.block_channels), (body.stem_channels, *body.block_channels)
-    if body != found and len(old) == len(new) and all(n >= o for o, n in zip(old, new)):
-        model = widen_body(model, mean, std, found, body)
+    if grown != found:
+        old, new = (found.stem_channels, *found.block_channels), (grown.stem_channels, *grown.block_channels)
+        model = widen_body(model, mean, std, found, grown)
         LOG.info("%s widened: stem and blocks %s -> %s channels", start, old, new)
-        found = body
+        found = grown
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.continue_splits)
     plan = preset.continue_train
     soft = None

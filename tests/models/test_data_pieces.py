@@ -304,6 +304,27 @@ def test_a_wider_head_changes_the_network_and_not_the_windows():
         pipeline.varied(full, block_channels=(80, 80, 128, 0))
 
 
+def test_a_continue_grows_each_width_on_its_own_and_says_which_it_keeps():
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    # the shipped model's widths: its head (48) is wider than the preset's (32), its dense layer once merged (64) not
+    merged = replace(full.shape, head_channels=48, dense_units=64)
+    grown, kept = pipeline.grown_widths(merged, pipeline.varied(full, dense_units=96).shape)
+    assert (grown.head_channels, grown.dense_units) == (48, 96)
+    assert (grown.stem_channels, grown.block_channels) == (merged.stem_channels, merged.block_channels)
+    assert kept == ["its head (48) is wider than the 32 asked for: kept"]
+    body, kept = pipeline.grown_widths(merged, replace(full.shape, stem_channels=48, block_channels=(80, 48, 128, 96)))
+    assert (body.stem_channels, body.block_channels) == (64, (80, 64, 128, 96))
+    assert (body.head_channels, body.dense_units) == (48, 64)
+    assert kept == ["its stem (64) is wider than the 48 asked for: kept",
+                    "its block 2 (64) is wider than the 48 asked for: kept",
+                    "its head (48) is wider than the 32 asked for: kept"]
+    assert pipeline.grown_widths(merged, merged) == (merged, [])
+    with pytest.raises(ValueError, match="the start has 4 blocks, the network asked for 3: a continue only widens"):
+        pipeline.grown_widths(merged, replace(full.shape, block_channels=(64, 64, 96)))
+
+
 def test_another_warp_range_changes_the_training_augmentation_only():
     from dataclasses import replace
 
