@@ -355,7 +355,8 @@ def grown_widths(start: ModelShape, target: ModelShape) -> tuple[ModelShape, lis
               in enumerate(zip(start.block_channels, target.block_channels))]
     pairs += [("head", start.head_channels, target.head_channels), ("dense layer", start.dense_units,
                                                                       target.dense_units)]
-    kept = [f"its {name} ({own}) is wider than the {asked} asked for: kept" for name, own, asked in pairs if asked < own]
+    kept = [f"its {name} ({own}) is wider than the {asked} asked for: kept"
+            for name, own, asked in pairs if asked < own]
     grown = replace(start, stem_channels=max(start.stem_channels, target.stem_channels),
                     block_channels=tuple(map(max, start.block_channels, target.block_channels)),
                     head_channels=max(start.head_channels, target.head_channels),
