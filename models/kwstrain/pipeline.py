@@ -357,11 +357,9 @@ def grown_widths(start: ModelShape, target: ModelShape) -> tuple[ModelShape, lis
                                                                       target.dense_units)]
     kept = [f"its {name} ({own}) is wider than the {asked} asked for: kept"
             for name, own, asked in pairs if asked < own]
-    grown = replace(start, stem_channels=max(start.stem_channels, target.stem_channels),
-                    block_channels=tuple(map(max, start.block_channels, target.block_channels)),
-                    head_channels=max(start.head_channels, target.head_channels),
-                    dense_units=max(start.dense_units, target.dense_units))
-    return grown, kept
+    stem, *blocks, head, dense = (max(own, asked) for _, own, asked in pairs)
+    return replace(start, stem_channels=stem, block_channels=tuple(blocks), head_channels=head,
+                   dense_units=dense), kept
 
 
 def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list[str] | None,
