@@ -328,8 +328,12 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     labels = ["_none"] + [k.id for k in keywords]
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.train_splits)
     model, history = train_model(x, y, len(labels), preset.train, preset.shape, val=val)
+    shape = preset.shape
+    extra = {"trained_on": list(preset.train_splits), "train_epochs": preset.train.epochs,
+             "widths": {"stem": shape.stem_channels, "blocks": list(shape.block_channels),
+                        "head": shape.head_channels, "dense": shape.dense_units}}
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, preset.train, preset.windows, labels,
-                            build, out)
+                            build, out, extra)
 
 
 def _check_labels(models, labels: list[str], hint: str = "") -> None:
@@ -461,7 +465,8 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
            head_channels: int | None = None, dense_units: int | None = None, mine_runs: int | None = None,
            warp: float | None = None, positive_late_ms: int | None = None,
            formant_jitter: float | None = None, epochs: int | None = None,
-           unsure_positives: int | None = None, block_channels: "tuple[int, ...] | None" = None) -> Preset:
+           unsure_positives: int | None = None, block_channels: "tuple[int, ...] | None" = None,
+           train_epochs: int | None = None) -> Preset:
     """``preset`` on another line (share of training clips given added noise) and/or with another
     seed for window augmentation and hard-negative mining: the copies a soup averages; and/or with
     a wider head (``continue`` widens a narrower start into it, :func:`kwstrain.model.widen_head`);
@@ -470,8 +475,9 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
     formant regions moved apart by up to ``formant_jitter`` mel bins on top of it (training only); and/or with
     keyword windows ending up to ``positive_late_ms`` after the keyword (default 220 ms; a new window plan); and/or
     ``epochs`` epochs of ``continue`` before its hard-negative mining (a student learning an ensemble's answers
-    may need longer than a copy); and/or with each mining round repeating up to ``unsure_positives`` keyword windows
-    the model scores below the operating threshold (train and continue); and/or with other widths of the
+    may need longer than a copy), ``train_epochs`` those of ``train`` from nothing (fewer on many windows); and/or
+    with each mining round repeating up to ``unsure_positives`` keyword windows the model scores below the
+    operating threshold (train and continue); and/or with other widths of the
     depthwise-separable blocks (``block_channels``; ``continue`` widens a narrower start into them,
     :func:`kwstrain.model.widen_body`)."""
     if block_channels is not None:
@@ -488,6 +494,10 @@ def varied(preset: Preset, noise_prob: float | None = None, seed: int | None = N
         if not 1 <= epochs <= 100:
             raise ValueError(f"--epochs must be within 1..100, got {epochs}")
         preset = replace(preset, continue_train=replace(preset.continue_train, epochs=epochs))
+    if train_epochs is not None:
+        if not 1 <= train_epochs <= 100:
+            raise ValueError(f"--train-epochs must be within 1..100, got {train_epochs}")
+        preset = replace(preset, train=replace(preset.train, epochs=train_epochs))
     if mine_runs is not None:
         if not 0 <= mine_runs <= 100:
             raise ValueError(f"--mine-runs must be within 0..100, got {mine_runs}")
@@ -559,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None,
                         help="continue: epochs before the hard-negative mining (default: the preset's, "
                              f"{PRESETS['full'].continue_train.epochs})")
+    parser.add_argument("--train-epochs", type=int, default=None,
+                        help="train: epochs from nothing before the hard-negative mining (default: the preset's, "
+                             f"{PRESETS['full'].train.epochs})")
     parser.add_argument("--unsure-positives", type=int, default=None, metavar="N",
                         help="train/continue: with each hard-negative mining round, also train again on up to N "
                              "keyword windows (drawn at random) the model scores below "
@@ -579,6 +592,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="continue/soup: the clip sets to learn from / quantize with (default: the preset's, "
                              f"{' '.join(PRESETS['full'].continue_splits)}); NAME*N reads a set N times (weighs it N×), "
                              "NAME@LANG only its clips of one language (train2@en)")
+    parser.add_argument("--train-splits", nargs="+", default=None,
+                        help="train: the clip sets to learn from (default: the preset's, "
+                             f"{' '.join(PRESETS['full'].train_splits)}); as --continue-splits (NAME*N, NAME@LANG)")
     parser.add_argument("--teachers", type=Path, nargs="*", default=[],
                         help="continue: int8 models whose averaged answers the model learns, mixed with the labels "
                              "(an ensemble distilled into one network; a model named twice weighs twice)")
@@ -597,13 +613,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         preset = varied(PRESETS[args.preset], args.noise_prob, args.seed, args.head_channels, args.dense_units,
                         args.mine_runs, args.warp, args.positive_late_ms, args.formant_jitter, args.epochs,
-                        args.unsure_positives, args.block_channels and tuple(args.block_channels))
-        if args.continue_splits:
-            bases = [synthdata.split_base(name) for name in args.continue_splits]
-            unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]
-            if unknown:
-                raise ValueError(f"--continue-splits: {', '.join(unknown)} not a training split of preset {args.preset}")
-            preset = replace(preset, continue_splits=tuple(args.continue_splits))
+                        args.unsure_positives, args.block_channels and tuple(args.block_channels),
+                        args.train_epochs)
+        for option, chosen, field in (("--continue-splits", args.continue_splits, "continue_splits"),
+                                      ("--train-splits", args.train_splits, "train_splits")):
+            if chosen:
+                bases = [synthdata.split_base(name) for name in chosen]
+                unknown = [name for name in bases if name not in preset.splits or not name.startswith("train")]
+                if unknown:
+                    raise ValueError(f"{option}: {', '.join(unknown)} not a training split of preset {args.preset}")
+                preset = replace(preset, **{field: tuple(chosen)})
         if not args.teachers and (args.teacher_weight is not None or args.teach_on is not None):
             raise ValueError("--teacher-weight and --teach-on shape what --teachers teach: name the teachers")
         args.teacher_weight = 0.7 if args.teacher_weight is None else args.teacher_weight

@@ -390,6 +390,25 @@ def test_longer_continue_changes_its_epochs_only():
             pipeline.varied(full, epochs=bad)
 
 
+def test_train_epochs_change_the_training_from_nothing_only(tmp_path, capsys):
+    """``--train-epochs`` sets the epochs of ``train`` and leaves ``continue`` and the windows alone;
+    ``--train-splits`` is refused for a set that is not a training split, as ``--continue-splits`` is."""
+    from kwstrain import pipeline
+
+    full = pipeline.PRESETS["full"]
+    shorter = pipeline.varied(full, train_epochs=15)
+    assert shorter.train.epochs == 15 and full.train.epochs == 30
+    assert shorter.train.finetune_epochs == full.train.finetune_epochs  # the mining rounds as they were
+    assert shorter.continue_train == full.continue_train
+    assert shorter.windows == full.windows and shorter.shape == full.shape  # the cached windows stay valid
+    for bad in (0, 101):
+        with pytest.raises(ValueError, match=f"--train-epochs must be within 1..100, got {bad}"):
+            pipeline.varied(full, train_epochs=bad)
+    with pytest.raises(SystemExit):
+        pipeline.main(["train", "--build", str(tmp_path), "--train-splits", "train", "val"])
+    assert "--train-splits: val not a training split" in capsys.readouterr().err
+
+
 def test_unsure_positives_change_the_mining_rounds_only():
     from kwstrain import pipeline
 

@@ -53,6 +53,9 @@ def test_tiny_pipeline_end_to_end(tmp_path: Path):
     result = pipeline.run_train(build, preset, keywords, ENABLED, out)
     model = out.with_suffix(".tflite")
     assert model.is_file() and result["bytes"] == model.stat().st_size <= 150 * 1024
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["trained_on"] == list(preset.train_splits) and meta["train_epochs"] == preset.train.epochs
+    assert meta["widths"]["blocks"] == list(preset.shape.block_channels)
     detector = build_detector(ENABLED, {}, model, 1.0)
     assert detector.rule.labels == ("_none", *ENABLED)
     assert detector._interp.get_input_details()[0]["dtype"] == np.int8
