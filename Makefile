@@ -212,7 +212,7 @@ $(SCRATCH_DIR)/lineguard_kws.tflite: | $(ROUND17_DATA)
 	$(KWS_PY) -m kwstrain.pipeline train $(subst --continue-splits,--train-splits,$(ROUND17)) \
 		--block-channels $(GROWN_BLOCKS) --head-channels 48 --dense-units 64 --train-epochs 15 --out $(@:.tflite=)
 
-scratch: $(STAMP) $(SCRATCH_DIR)/lineguard_kws.tflite  ## the grown shape trained from nothing, against v51 on val (~2.5 h)
+scratch: $(STAMP) $(SCRATCH_DIR)/lineguard_kws.tflite  ## the grown shape trained from nothing, against v51 on val (~4 h; ~2.1 h with the clip sets built)
 	$(KWS_PY) -m kwstrain.significance models/lineguard_kws.tflite $(SCRATCH_DIR)/lineguard_kws.tflite \
 		"models/lineguard_kws.tflite+$(SCRATCH_DIR)/lineguard_kws.tflite" --cache $(KWS_BUILD)/units --joint \
 		| tee $(SCRATCH_DIR)/significance.txt
