@@ -328,12 +328,16 @@ def run_train(build: Path, preset: Preset, keywords_path: Path, enabled: list[st
     labels = ["_none"] + [k.id for k in keywords]
     x, y, val, train_clips, rirs, noise = _training_windows(build, preset, labels, preset.train_splits)
     model, history = train_model(x, y, len(labels), preset.train, preset.shape, val=val)
-    shape = preset.shape
     extra = {"trained_on": list(preset.train_splits), "train_epochs": preset.train.epochs,
-             "widths": {"stem": shape.stem_channels, "blocks": list(shape.block_channels),
-                        "head": shape.head_channels, "dense": shape.dense_units}}
+             "widths": widths_of(preset.shape)}
     return _mine_and_export(model, history, x, y, val, train_clips, rirs, noise, preset.train, preset.windows, labels,
                             build, out, extra)
+
+
+def widths_of(shape: ModelShape) -> dict:
+    """A network's widths as its metadata records them (``widths``)."""
+    return {"stem": shape.stem_channels, "blocks": list(shape.block_channels), "head": shape.head_channels,
+            "dense": shape.dense_units}
 
 
 def _check_labels(models, labels: list[str], hint: str = "") -> None:
@@ -417,8 +421,7 @@ def run_continue(build: Path, preset: Preset, keywords_path: Path, enabled: list
         LOG.info("%d teachers' targets for %d windows in %.0f s", len(nets), len(y), time.monotonic() - started)
     history = finetune(model, x, y, len(labels), replace(plan, finetune_epochs=plan.epochs), val=val, soft=soft)
     extra.update(continued_from=start.name, continued_on=list(preset.continue_splits),
-                 widths={"stem": found.stem_channels, "blocks": list(found.block_channels),
-                         "head": found.head_channels, "dense": found.dense_units})
+                 widths=widths_of(found))
     if teachers:
         extra.update(taught_by=[str(p) for p in teachers], teacher_weight=teacher_weight,
                      taught_on=teach_on)
